@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+/** A temp path beside `path` (same folder, so a rename onto `path` is atomic). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString("hex")}.tmp`);
+}
+
+/** Writes `data` to `path` atomically: to a temp file in the same folder, then rename. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = tempPathFor(path);
+  try {
+    await writeFile(temp, data);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Writes `value` as pretty JSON to `path` atomically. */
+export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Runs `produce(tempPath)` and renames the temp file onto `path` only if it succeeds. */
+export async function produceAtomic<T>(
+  path: string,
+  produce: (tempPath: string) => Promise<T>,
+): Promise<T> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = tempPathFor(path);
+  try {
+    const result = await produce(temp);
+    await rename(temp, path);
+    return result;
+  } catch (error) {
+    await rm(temp, { force: true, recursive: true });
+    throw error;
+  }
+}
+
+/** The hex sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/** The hex sha256 of bytes or a string. */
+export function sha256(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
