@@ -54,3 +54,34 @@ export async function sha256File(path: string): Promise<string> {
 export function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
+
+/**
+ * Builds a whole output folder in a temp folder beside `dir`, then swaps it into place,
+ * so a failure leaves the previous `dir` (or none) and never a half-written one.
+ */
+export async function produceDirAtomic<T>(
+  dir: string,
+  produce: (tempDir: string) => Promise<T>,
+): Promise<T> {
+  await mkdir(dirname(dir), { recursive: true });
+  const temp = tempPathFor(dir);
+  await mkdir(temp);
+  let result: T;
+  try {
+    result = await produce(temp);
+  } catch (error) {
+    await rm(temp, { force: true, recursive: true });
+    throw error;
+  }
+  const old = `${temp}.old`;
+  const hadOld = await rename(dir, old).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return false;
+      throw error;
+    },
+  );
+  await rename(temp, dir);
+  if (hadOld) await rm(old, { force: true, recursive: true });
+  return result;
+}
