@@ -1,0 +1,52 @@
+// The data benchmark's own side: our ingest + features stages on one CSV, alone in this process
+// so that its peak RSS is ours only. bench/data.ts runs it as a child; it also runs by itself:
+// `npm run bench -- data_ours --input CSV --out DIR`.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runFeatures } from "../stages/features/features.ts";
+import { runIngest } from "../stages/ingest/ingest.ts";
+
+/** Times ingest + features on --input, writing under --out; prints a table, then one JSON line. */
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      input: { type: "string" },
+      out: { type: "string" },
+      "test-fraction": { type: "string", default: "0.2" },
+      seed: { type: "string", default: "42" },
+    },
+  });
+  if (!values.input || !values.out) {
+    throw new Error("usage: npm run bench -- data_ours --input CSV --out DIR");
+  }
+  const ingestDir = join(values.out, "ingest");
+  const start = performance.now();
+  const ingest = await runIngest({ input: values.input, outDir: ingestDir });
+  const ingested = performance.now();
+  const features = await runFeatures({
+    ingestDir,
+    outDir: join(values.out, "features"),
+    testFraction: Number(values["test-fraction"]),
+    seed: Number(values.seed),
+  });
+  const done = performance.now();
+
+  const result = {
+    ingest_s: (ingested - start) / 1000,
+    features_s: (done - ingested) / 1000,
+    total_s: (done - start) / 1000,
+    // resourceUsage().maxRSS is in KiB.
+    max_rss_mb: process.resourceUsage().maxRSS / 1024,
+    kept: ingest.rows.kept,
+    quarantined: ingest.rows.quarantined,
+    train: features.split.rows.train,
+    test: features.split.rows.test,
+  };
+  console.log(`ingest    ${result.ingest_s.toFixed(2)} s  (${ingest.rows.read} rows read)`);
+  console.log(`features  ${result.features_s.toFixed(2)} s`);
+  console.log(
+    `total     ${result.total_s.toFixed(2)} s, peak RSS ${result.max_rss_mb.toFixed(0)} MB`,
+  );
+  console.log(JSON.stringify(result));
+}
