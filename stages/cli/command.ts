@@ -52,7 +52,11 @@ export async function runCommand(command: Command, argv: string[], invocation: s
   const options = Object.fromEntries(
     Object.entries(command.options).map(([name, spec]) => [
       name,
-      { type: spec.type, short: spec.short, default: spec.default },
+      {
+        type: spec.type,
+        ...(spec.short ? { short: spec.short } : {}),
+        ...(spec.default !== undefined ? { default: spec.default } : {}),
+      },
     ]),
   );
   let parsed: ReturnType<typeof parseArgs>;

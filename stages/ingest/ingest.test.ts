@@ -1,0 +1,191 @@
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  HEADER,
+  housingCsv,
+  housingLine,
+  REAL_HOUSING_CSV,
+  tempDir,
+  withField,
+} from "../../test/support/housing.ts";
+import { runIngest } from "./ingest.ts";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(() => cleanup());
+
+async function ingestText(text: string | Buffer, options: { maxQuarantineShare?: number } = {}) {
+  const input = join(dir, "input.csv");
+  await writeFile(input, text);
+  return runIngest({ input, outDir: join(dir, "out"), ...options });
+}
+
+/** Runs ingest on `text`, expects it to fail, and checks nothing was written. */
+async function expectIngestError(text: string | Buffer): Promise<string> {
+  const error = await ingestText(text).then(
+    () => null,
+    (caught: Error) => caught,
+  );
+  expect(error, "ingest should have failed").toBeInstanceOf(Error);
+  expect(existsSync(join(dir, "out")), "no output folder after a failure").toBe(false);
+  expect((await readdir(dir)).filter((name) => name.includes(".tmp"))).toEqual([]);
+  return (error as Error).message;
+}
+
+function replaceLine(text: string, lineNumber: number, line: string): string {
+  const lines = text.split("\n");
+  lines[lineNumber - 1] = line;
+  return lines.join("\n");
+}
+
+describe("ingest: good input", () => {
+  it("keeps every valid row, imputes total_bedrooms with the median and reports it", async () => {
+    const report = await ingestText(housingCsv(70));
+    expect(report.rows).toEqual({ read: 70, kept: 70, quarantined: 0 });
+    const clean = pl.readParquet(join(dir, "out", "clean.parquet"));
+    expect(clean.height).toBe(70);
+    expect(clean.getColumn("total_bedrooms").nullCount()).toBe(0);
+    const present = Array.from({ length: 70 }, (_, i) => housingLine(i).split(",")[4])
+      .filter((value) => value !== "")
+      .map(Number)
+      .sort((a, b) => a - b);
+    const mid = present.length / 2;
+    const median =
+      present.length % 2 ? present[Math.floor(mid)] : (present[mid - 1] + present[mid]) / 2;
+    expect(report.imputed.total_bedrooms).toEqual({ count: 10, value: median, method: "median" });
+    expect(clean.getColumn("row").toArray().slice(0, 3)).toEqual([2, 3, 4]);
+    const saved = JSON.parse(await readFile(join(dir, "out", "ingest.json"), "utf8"));
+    expect(saved.input.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(saved.libraries["nodejs-polars"]).toBeTruthy();
+  });
+
+  it("accepts CRLF line endings and a UTF-8 BOM", async () => {
+    const text = `\ufeff${housingCsv(20).replaceAll("\n", "\r\n")}`;
+    const report = await ingestText(text);
+    expect(report.rows.kept).toBe(20);
+    const clean = pl.readParquet(join(dir, "out", "clean.parquet"));
+    expect(clean.getColumn("ocean_proximity").toArray()[0]).toBe("<1H OCEAN");
+    expect(clean.getColumn("longitude").toArray()[0]).toBe(-122);
+  });
+
+  it("keeps extra columns out of the output and reports them", async () => {
+    const lines = housingCsv(10).trimEnd().split("\n");
+    const text = `${[`${lines[0]},comment`, ...lines.slice(1).map((line) => `${line},hello`)].join("\n")}\n`;
+    const report = await ingestText(text);
+    expect(report.extraColumns).toEqual(["comment"]);
+    expect(pl.readParquet(join(dir, "out", "clean.parquet")).columns).not.toContain("comment");
+  });
+
+  it("quarantines a bad row with its line number and reason when within the allowed share", async () => {
+    const text = replaceLine(
+      housingCsv(200),
+      5,
+      withField(housingLine(3), "ocean_proximity", "MOON"),
+    );
+    const report = await ingestText(text);
+    expect(report.rows).toEqual({ read: 200, kept: 199, quarantined: 1 });
+    expect(report.quarantinedByRule).toEqual({ "ocean_proximity: unknown value": 1 });
+    const quarantine = pl.readCSV(await readFile(join(dir, "out", "quarantine.csv"), "utf8"));
+    expect(quarantine.getColumn("row").toArray()).toEqual([5]);
+    expect(quarantine.getColumn("reason").toArray()[0]).toContain('"MOON" is not one of');
+  });
+
+  it("replaces a previous output only when it succeeds", async () => {
+    await ingestText(housingCsv(20));
+    const before = await readFile(join(dir, "out", "ingest.json"), "utf8");
+    await expect(ingestText(`${HEADER}\n`)).rejects.toThrow(/no data rows/);
+    expect(await readFile(join(dir, "out", "ingest.json"), "utf8")).toBe(before);
+  });
+});
+
+describe("ingest: bad input", () => {
+  it("missing file", async () => {
+    await expect(
+      runIngest({ input: join(dir, "nope.csv"), outDir: join(dir, "out") }),
+    ).rejects.toThrow(/nope\.csv: file not found; run `npm run data:fetch`/);
+  });
+
+  it("empty file", async () => {
+    expect(await expectIngestError("")).toMatch(
+      /input\.csv: the file is empty; expected a CSV header/,
+    );
+  });
+
+  it("header only", async () => {
+    expect(await expectIngestError(`${HEADER}\n`)).toMatch(
+      /input\.csv: has a header but no data rows/,
+    );
+  });
+
+  it("missing column", async () => {
+    const text = housingCsv(5).replace("median_income,", "income,");
+    expect(await expectIngestError(text)).toMatch(
+      /input\.csv: line 1 \(header\) is missing column median_income; found longitude,/,
+    );
+  });
+
+  it("a non-numeric value in a numeric column names the row and column", async () => {
+    const text = replaceLine(housingCsv(20), 4, withField(housingLine(2), "median_income", "abc"));
+    const message = await expectIngestError(text);
+    expect(message).toMatch(
+      /input\.csv: 1 of 20 rows \(5\.00%\) failed validation, more than the allowed 1\.00%/,
+    );
+    expect(message).toMatch(/row 4, column median_income: "abc" is not a number/);
+  });
+
+  it("an unknown ocean_proximity value names the allowed values", async () => {
+    const text = replaceLine(
+      housingCsv(10),
+      3,
+      withField(housingLine(1), "ocean_proximity", "DESERT"),
+    );
+    expect(await expectIngestError(text)).toMatch(
+      /row 3, column ocean_proximity: "DESERT" is not one of <1H OCEAN, INLAND, ISLAND, NEAR BAY, NEAR OCEAN/,
+    );
+  });
+
+  it("an out-of-range value names the range", async () => {
+    const text = replaceLine(housingCsv(10), 2, withField(housingLine(0), "longitude", "-130.00"));
+    expect(await expectIngestError(text)).toMatch(
+      /row 2, column longitude: "-130.00" is out of range; expected between -124.5 and -114 \(inside California\)/,
+    );
+  });
+
+  it("wrong delimiter", async () => {
+    const text = housingCsv(5).replaceAll(",", ";");
+    expect(await expectIngestError(text)).toMatch(
+      /input\.csv: line 1 is separated by ";", not by commas; save the file as comma-separated CSV/,
+    );
+  });
+
+  it("truncated last line", async () => {
+    const full = housingCsv(10).trimEnd();
+    const text = full.slice(0, full.lastIndexOf(",") - 3);
+    expect(await expectIngestError(text)).toMatch(
+      /row 11, column [a-z_]+: missing value \(the last line may be truncated\)/,
+    );
+  });
+});
+
+describe.skipIf(!REAL_HOUSING_CSV)("ingest: the real dataset", () => {
+  it("keeps all 20,640 rows and imputes the 207 missing total_bedrooms with their median", async () => {
+    const report = await runIngest({ input: REAL_HOUSING_CSV as string, outDir: join(dir, "out") });
+    expect(report.input.sha256).toBe(
+      "8a3727f4cf54ac1a327f69b1d5b4db54c5834ea81c6e4efc0d163300022a685e",
+    );
+    expect(report.rows).toEqual({ read: 20640, kept: 20640, quarantined: 0 });
+    expect(report.imputed.total_bedrooms.count).toBe(207);
+    const bedrooms = pl
+      .readCSV(REAL_HOUSING_CSV as string)
+      .getColumn("total_bedrooms")
+      .dropNulls();
+    expect(report.imputed.total_bedrooms.value).toBe(bedrooms.median());
+  });
+});
+
+if (!REAL_HOUSING_CSV)
+  console.warn("SKIPPED: real-data ingest test: ../shared/data/housing.csv is absent");
