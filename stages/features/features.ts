@@ -40,7 +40,8 @@ export interface SplitInfo {
 
 export interface FeaturesReport {
   stage: "features";
-  input: { file: string; sha256: string };
+  /** The clean Parquet read, and the sha256 of the raw CSV it came from (lineage). */
+  input: { file: string; sha256: string; rawSha256: string };
   rows: number;
   features: string[];
   schemaSha256: string;
@@ -163,7 +164,7 @@ export async function runFeatures(options: FeaturesOptions): Promise<FeaturesRep
     await writeJsonAtomic(join(tempDir, FEATURES_FILES.split), split);
     const report: FeaturesReport = {
       stage: "features",
-      input: { file: cleanPath, sha256: await sha256File(cleanPath) },
+      input: { file: cleanPath, sha256: await sha256File(cleanPath), rawSha256: ingest.input.sha256 },
       rows: split.rows.train + split.rows.test,
       features: schema.features,
       schemaSha256: sha256(schemaText),
