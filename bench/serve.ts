@@ -1,0 +1,409 @@
+// `npm run bench -- serve [--duration 15] [--connections 8] [--trees 100] [--skip-anchor]`:
+// our prediction service against the seed-style FastAPI + scikit-learn anchor
+// (bench/fastapi_serve.py), each serving a 100-tree forest trained on the same split of the real
+// data. Each server runs in its own child process; autocannon loads them from this process, one
+// after the other, with single-record POST /predict. Then the latency of a 1,000-record batch.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { FEATURES_FILES, runFeatures } from "../stages/features/features.ts";
+import { DEFAULT_FOREST_PARAMS } from "../stages/forest/params.ts";
+import { runIngest } from "../stages/ingest/ingest.ts";
+import { sha256File } from "../stages/io/files.ts";
+import { BUNDLE_FILES, type ModelManifest } from "../stages/train/bundle.ts";
+import { loadSplit } from "../stages/train/dataset.ts";
+import { runTrain } from "../stages/train/train.ts";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const BENCH_DIR = join(REPO, ".bench", "serve");
+const DEFAULT_SOURCE = fileURLToPath(new URL("../../shared/data/housing.csv", import.meta.url));
+const BATCH = 1000;
+const BATCH_RUNS = 15;
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  failed: number;
+}
+
+type Autocannon = (
+  options: Record<string, unknown>,
+  done: (
+    error: Error | null,
+    result: { requests: { average: number }; non2xx: number; errors: number; timeouts: number },
+  ) => void,
+) => {
+  on(
+    event: "response",
+    listener: (client: unknown, status: number, bytes: number, ms: number) => void,
+  ): void;
+};
+
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+/** Runs the serving benchmark; the last printed line is its JSON result. */
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      duration: { type: "string", default: "15" },
+      connections: { type: "string", default: "8" },
+      trees: { type: "string", default: "100" },
+      source: { type: "string", default: DEFAULT_SOURCE },
+      python: { type: "string" },
+      "skip-anchor": { type: "boolean", default: false },
+    },
+  });
+  const duration = positive("--duration", values.duration);
+  const connections = positive("--connections", values.connections);
+  const trees = positive("--trees", values.trees);
+  if (!existsSync(values.source)) {
+    throw new Error(
+      `${values.source}: the housing CSV is missing; run \`npm run data:fetch -- --out PATH\` and pass --source PATH`,
+    );
+  }
+  const python = values["skip-anchor"] ? null : findPython(values.python);
+
+  const { bundleDir, anchorDir } = await prepareModels(values.source, trees);
+  const records = await rawRecords(values.source, BATCH);
+  const single = JSON.stringify(records[0]);
+  const batch = JSON.stringify(records);
+
+  const children: ChildProcess[] = [];
+  try {
+    const ours = await startOurs(bundleDir);
+    children.push(ours.child);
+    console.error(`bench serve: ours at ${ours.url}`);
+    let anchorUrl: string | null = null;
+    if (python) {
+      const port = await freePort();
+      const child = spawn(
+        python,
+        [
+          join(REPO, "bench", "fastapi_serve.py"),
+          anchorDir,
+          "--port",
+          String(port),
+          "--trees",
+          String(trees),
+        ],
+        {
+          stdio: ["ignore", "inherit", "inherit"],
+        },
+      );
+      children.push(child);
+      anchorUrl = `http://127.0.0.1:${port}`;
+      console.error(
+        `bench serve: anchor training or loading its forest, then serving at ${anchorUrl}…`,
+      );
+      await waitForHealth(anchorUrl, child, 15 * 60_000);
+    }
+
+    const oursAnswer = await postJson(`${ours.url}/predict`, single);
+    const anchorAnswer = anchorUrl ? await postJson(`${anchorUrl}/predict`, single) : null;
+    console.error(
+      `bench serve: one record -> ours ${oursAnswer.predicted_price}, anchor ${anchorAnswer?.predicted_price ?? "-"}`,
+    );
+
+    console.error(`bench serve: loading ours (${connections} connections, ${duration} s)…`);
+    await load(ours.url, single, connections, 2);
+    const oursLoad = await load(ours.url, single, connections, duration);
+    let anchorLoad: LoadResult | null = null;
+    if (anchorUrl) {
+      console.error(`bench serve: loading the anchor (${connections} connections, ${duration} s)…`);
+      await load(anchorUrl, single, connections, 2);
+      anchorLoad = await load(anchorUrl, single, connections, duration);
+    }
+    const batchMs = await batchLatency(ours.url, batch);
+    report({ oursLoad, anchorLoad, batchMs, connections, duration, trees });
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  }
+}
+
+function positive(name: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1)
+    throw new Error(`${name}: "${value}" is not allowed; expected a whole number >= 1`);
+  return number;
+}
+
+/** The first Python that imports fastapi, uvicorn and sklearn: --python, Debian's, then the PATH's. */
+function findPython(chosen: string | undefined): string {
+  const candidates = chosen ? [chosen] : ["/usr/bin/python3", "python3"];
+  for (const candidate of candidates) {
+    const probe = spawnSync(candidate, ["-c", "import fastapi, uvicorn, sklearn, numpy"], {
+      stdio: "ignore",
+    });
+    if (probe.status === 0) return candidate;
+  }
+  throw new Error(
+    [
+      `no Python with fastapi, uvicorn and scikit-learn found (tried ${candidates.join(", ")}).`,
+      "Install them with one of:",
+      "  apt-get update && apt-get install -y python3-fastapi python3-uvicorn python3-sklearn",
+      "  python3 -m pip install fastapi uvicorn scikit-learn",
+      "or pass --python PATH, or --skip-anchor to measure our side only.",
+    ].join("\n"),
+  );
+}
+
+/**
+ * Ingest + features of the real data, our bundle (train stage) and the anchor's training data,
+ * cached under .bench/serve by the features' sha256 so later runs skip the training.
+ */
+async function prepareModels(
+  source: string,
+  trees: number,
+): Promise<{ bundleDir: string; anchorDir: string }> {
+  const pipeline = join(BENCH_DIR, "pipeline");
+  console.error("bench serve: ingest + features of the real data…");
+  await runIngest({ input: source, outDir: join(pipeline, "ingest") });
+  const featuresDir = join(pipeline, "features");
+  await runFeatures({ ingestDir: join(pipeline, "ingest"), outDir: featuresDir });
+  const key = (await sha256File(join(featuresDir, FEATURES_FILES.features))).slice(0, 12);
+
+  const bundleDir = join(BENCH_DIR, `bundle-${key}-${trees}`);
+  const manifestPath = join(bundleDir, BUNDLE_FILES.manifest);
+  if (existsSync(manifestPath)) {
+    console.error(`bench serve: reusing ${bundleDir}`);
+  } else {
+    console.error(`bench serve: training our ${trees}-tree forest…`);
+    await runTrain({
+      featuresDir,
+      outDir: bundleDir,
+      params: { ...DEFAULT_FOREST_PARAMS, nEstimators: trees },
+      context: { commit: null, run: null },
+    });
+  }
+  const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as ModelManifest;
+  console.error(`bench serve: our validation RMSE ${manifest.metrics.validation.rmse.toFixed(0)}`);
+
+  const anchorDir = join(BENCH_DIR, `anchor-${key}`);
+  if (!existsSync(join(anchorDir, "shape.json"))) {
+    const { train, schema } = await loadSplit(featuresDir);
+    await mkdir(anchorDir, { recursive: true });
+    await writeFile(
+      join(anchorDir, "train_x.bin"),
+      new Uint8Array(train.x.buffer, train.x.byteOffset, train.x.byteLength),
+    );
+    await writeFile(
+      join(anchorDir, "train_y.bin"),
+      new Uint8Array(train.y.buffer, train.y.byteOffset, train.y.byteLength),
+    );
+    await writeFile(join(anchorDir, FEATURES_FILES.schema), JSON.stringify(schema));
+    await writeFile(
+      join(anchorDir, "shape.json"),
+      JSON.stringify({ train_rows: train.nRows, features: train.nFeatures }),
+    );
+  }
+  return { bundleDir, anchorDir };
+}
+
+/** The first `count` rows of the raw CSV as /predict payloads (an empty total_bedrooms becomes null). */
+async function rawRecords(
+  source: string,
+  count: number,
+): Promise<Record<string, number | string | null>[]> {
+  const lines = (await readFile(source, "utf8")).split("\n");
+  const header = lines[0].trim().split(",");
+  const records: Record<string, number | string | null>[] = [];
+  for (const line of lines.slice(1)) {
+    if (records.length === count) break;
+    if (!line.trim()) continue;
+    const fields = line.trim().split(",");
+    const record: Record<string, number | string | null> = {};
+    header.forEach((name, i) => {
+      if (name === "median_house_value") return;
+      if (name === "ocean_proximity") record[name] = fields[i];
+      else record[name] = fields[i] === "" ? null : Number(fields[i]);
+    });
+    records.push(record);
+  }
+  return records;
+}
+
+async function startOurs(bundleDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(REPO, "deploy", "server", "index.ts")], {
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      MODEL_DIR: bundleDir,
+      MAX_BATCH: String(BATCH),
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const entry = JSON.parse(line) as { msg?: string; url?: string; modelVersion?: string | null };
+    if (entry.msg === "listening") {
+      if (!entry.modelVersion)
+        throw new Error(`the server at ${entry.url} has no model loaded from ${bundleDir}`);
+      // Keep draining stdout so the child never blocks on a full pipe.
+      child.stdout.resume();
+      return { child, url: entry.url as string };
+    }
+  }
+  throw new Error(`the server exited (code ${child.exitCode}) before listening`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the anchor exited with code ${child.exitCode}`);
+    const ok = await fetch(`${url}/health`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the anchor at ${url} did not become healthy within ${timeoutMs / 1000} s`);
+}
+
+async function postJson(
+  url: string,
+  body: string,
+): Promise<{ predicted_price?: number; predictions?: number[] }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}: ${await response.text()}`);
+  return (await response.json()) as { predicted_price?: number };
+}
+
+/** autocannon against url/predict; latency percentiles from every response's exact time. */
+function load(
+  url: string,
+  body: string,
+  connections: number,
+  seconds: number,
+): Promise<LoadResult> {
+  const times: number[] = [];
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `${url}/predict`,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        connections,
+        duration: seconds,
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        times.sort((a, b) => a - b);
+        resolve({
+          rps: result.requests.average,
+          p50: percentile(times, 0.5),
+          p99: percentile(times, 0.99),
+          requests: times.length,
+          failed: result.non2xx + result.errors + result.timeouts,
+        });
+      },
+    );
+    instance.on("response", (_client, _status, _bytes, ms) => {
+      times.push(ms);
+    });
+  });
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+/** Median wall time of a 1,000-record POST /predict, after warm-up runs. */
+async function batchLatency(url: string, body: string): Promise<number> {
+  for (let i = 0; i < 3; i++) await postJson(`${url}/predict`, body);
+  const times: number[] = [];
+  for (let i = 0; i < BATCH_RUNS; i++) {
+    const started = performance.now();
+    const answer = await postJson(`${url}/predict`, body);
+    times.push(performance.now() - started);
+    if (answer.predictions?.length !== BATCH)
+      throw new Error(
+        `the batch answer has ${answer.predictions?.length} predictions; expected ${BATCH}`,
+      );
+  }
+  times.sort((a, b) => a - b);
+  return percentile(times, 0.5);
+}
+
+const round = (value: number, digits = 2) =>
+  Number.isFinite(value) ? Number(value.toFixed(digits)) : null;
+
+function report(run: {
+  oursLoad: LoadResult;
+  anchorLoad: LoadResult | null;
+  batchMs: number;
+  connections: number;
+  duration: number;
+  trees: number;
+}): void {
+  const { oursLoad, anchorLoad } = run;
+  console.log(
+    `\nServing benchmark: POST /predict, one record, ${run.connections} connections, ${run.duration} s, ${run.trees} trees\n`,
+  );
+  const rows = [["side", "req/s", "p50 ms", "p99 ms", "requests", "failed"]];
+  for (const [name, side] of [
+    ["ours (Express)", oursLoad],
+    ["anchor (FastAPI + sklearn)", anchorLoad],
+  ] as const) {
+    if (!side) continue;
+    rows.push([
+      name,
+      side.rps.toFixed(0),
+      side.p50.toFixed(2),
+      side.p99.toFixed(2),
+      String(side.requests),
+      String(side.failed),
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+        .join("  "),
+    );
+  console.log(
+    `\nours, one ${BATCH}-record batch: median ${run.batchMs.toFixed(2)} ms over ${BATCH_RUNS} runs`,
+  );
+  const ratio = anchorLoad ? oursLoad.rps / anchorLoad.rps : Number.NaN;
+  if (anchorLoad) console.log(`throughput ratio (ours / anchor): ${ratio.toFixed(1)}x`);
+  console.log(
+    JSON.stringify({
+      ours_rps: round(oursLoad.rps, 0),
+      anchor_rps: anchorLoad ? round(anchorLoad.rps, 1) : null,
+      rps_ratio: round(ratio, 1),
+      ours_p50_ms: round(oursLoad.p50),
+      ours_p99_ms: round(oursLoad.p99),
+      anchor_p99_ms: anchorLoad ? round(anchorLoad.p99) : null,
+      batch_1000_ms: round(run.batchMs),
+    }),
+  );
+}

@@ -1,0 +1,352 @@
+// The prediction service: builds the Express app around a hot-reloading model store.
+// index.ts reads the environment and listens; tests and the benchmark use createApp/startServer.
+import { timingSafeEqual } from "node:crypto";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from "express";
+import swaggerUi from "swagger-ui-express";
+import { featureVector, type RawRecord } from "../../stages/features/schema.ts";
+import { sha256 } from "../../stages/io/files.ts";
+import { jsonLogger, type Logger } from "./log.ts";
+import { createServiceMetrics, type ServiceMetrics } from "./metrics.ts";
+import { createModelStore, type ModelStore, type ServingModel } from "./model-store.ts";
+import { openApiDocument } from "./openapi.ts";
+import { mlflowRecords, parseRecord, parseRecords, RequestError } from "./payload.ts";
+
+export interface AppOptions {
+  /** The deployed bundle folder, or a symlink to one. */
+  modelDir: string;
+  /** Enables POST /admin/reload with this bearer token. */
+  adminToken?: string;
+  maxBatch?: number;
+  bodyLimit?: string;
+  modelPollMs?: number;
+  /** Follow changes of modelDir (default true). */
+  watch?: boolean;
+  log?: Logger;
+}
+
+export interface PredictionService {
+  app: Express;
+  models: ModelStore;
+  metrics: ServiceMetrics;
+  /** From now on every response asks its client to close the connection (shutdown). */
+  drain(): void;
+  /** Stops watching the model location. */
+  close(): void;
+}
+
+const SERVICE_VERSION = "1.0.0";
+const JSON_TYPES = ["application/json", "application/*+json"];
+
+function requireModel(models: ModelStore): ServingModel {
+  const model = models.current;
+  if (model) return model;
+  const reason = models.lastFailure ? `; last attempt: ${models.lastFailure.reason}` : "";
+  throw new RequestError(503, `no model is loaded yet from ${models.location}${reason}`);
+}
+
+function predictBatch(model: ServingModel, records: RawRecord[]): Float64Array {
+  const width = model.predictor.nFeatures;
+  const matrix = new Float64Array(records.length * width);
+  for (let i = 0; i < records.length; i++) {
+    featureVector(records[i], model.schema, matrix.subarray(i * width, (i + 1) * width));
+  }
+  return model.predictor.predict(matrix, records.length);
+}
+
+/** The JSON error body and status for anything thrown while answering a request. */
+function errorResponse(error: unknown, bodyLimit: string): { status: number; body: object } {
+  if (error instanceof RequestError) {
+    return {
+      status: error.status,
+      body:
+        error.details.length > 0
+          ? { error: error.message, details: error.details }
+          : { error: error.message },
+    };
+  }
+  const { type, status, message } = error as { type?: string; status?: number; message?: string };
+  switch (type) {
+    case "entity.too.large":
+      return {
+        status: 413,
+        body: { error: `the request body is larger than the ${bodyLimit} limit (BODY_LIMIT)` },
+      };
+    case "entity.parse.failed":
+      return { status: 400, body: { error: `malformed JSON: ${message}` } };
+    case "encoding.unsupported":
+    case "charset.unsupported":
+      return { status: 415, body: { error: `${message}; send UTF-8 JSON` } };
+    case "request.aborted":
+    case "request.size.invalid":
+      return { status: 400, body: { error: message ?? "the request body was incomplete" } };
+  }
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return { status, body: { error: message ?? "bad request" } };
+  }
+  return { status: 500, body: { error: "internal error; see the server log" } };
+}
+
+function bearerToken(req: Request): string | null {
+  const header = req.get("authorization");
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match ? match[1] : null;
+}
+
+/** Compares tokens in constant time (hashes first, so lengths do not leak either). */
+function sameToken(given: string, expected: string): boolean {
+  return timingSafeEqual(Buffer.from(sha256(given), "hex"), Buffer.from(sha256(expected), "hex"));
+}
+
+/** Builds the app, loads the model at options.modelDir if one is there, and starts watching it. */
+export async function createApp(options: AppOptions): Promise<PredictionService> {
+  const { adminToken, maxBatch = 1000, bodyLimit = "1mb", log = jsonLogger } = options;
+  const metrics = createServiceMetrics();
+  const models = createModelStore({
+    location: options.modelDir,
+    log,
+    pollMs: options.modelPollMs,
+    onReload: metrics.observeReload,
+  });
+  await models.reload("startup");
+  if (options.watch !== false) models.watch();
+
+  let draining = false;
+  const openapi = openApiDocument({ maxBatch, bodyLimit, version: SERVICE_VERSION });
+  const app = express();
+  app.disable("x-powered-by");
+  // A weak ETag would hash every prediction response for nothing.
+  app.set("etag", false);
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    if (draining) res.setHeader("Connection", "close");
+    res.on("finish", () => {
+      const route = req.route?.path ?? (req.path.startsWith("/docs") ? "/docs" : "unmatched");
+      metrics.observeRequest(
+        req.method,
+        route,
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    });
+    next();
+  });
+
+  const jsonBody: RequestHandler[] = [
+    (req, _res, next) => {
+      if (
+        !req.readable ||
+        (req.headers["content-length"] === "0" && !req.headers["transfer-encoding"])
+      ) {
+        next(
+          new RequestError(422, "the request has no body; expected JSON", [
+            { field: "(body)", message: "expected a JSON object (or an array of objects)" },
+          ]),
+        );
+      } else if (!req.is(JSON_TYPES)) {
+        next(
+          new RequestError(
+            415,
+            `Content-Type ${JSON.stringify(req.get("content-type") ?? "")} is not supported; send application/json`,
+          ),
+        );
+      } else next();
+    },
+    express.json({ limit: bodyLimit, strict: false }),
+  ];
+
+  app.post("/predict", ...jsonBody, (req, res) => {
+    const model = requireModel(models);
+    const body: unknown = req.body;
+    res.setHeader("X-Model-Version", model.version);
+    if (Array.isArray(body)) {
+      const predictions = predictBatch(model, parseRecords(model.validator, body, maxBatch));
+      metrics.observePredictions(predictions);
+      res.json({ predictions: Array.from(predictions), model_version: model.version });
+      return;
+    }
+    const record = parseRecord(model.validator, body);
+    const price = model.predictor.predictOne(featureVector(record, model.schema, model.row));
+    metrics.observePrediction(price);
+    res.json({ predicted_price: price, model_version: model.version });
+  });
+
+  app.post("/invocations", ...jsonBody, (req, res) => {
+    const model = requireModel(models);
+    const { records, format } = mlflowRecords(req.body, maxBatch);
+    const predictions = predictBatch(
+      model,
+      parseRecords(model.validator, records, maxBatch, format),
+    );
+    metrics.observePredictions(predictions);
+    res.setHeader("X-Model-Version", model.version);
+    res.json({ predictions: Array.from(predictions) });
+  });
+
+  app.get("/health", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+
+  app.get("/ready", (_req, res) => {
+    const model = models.current;
+    if (model) res.json({ status: "ready", model_version: model.version });
+    else res.status(503).json({ status: "not ready", error: requireModelMessage(models) });
+  });
+
+  app.get("/model", (_req, res) => {
+    const model = requireModel(models);
+    const { manifest } = model;
+    res.json({
+      name: model.name,
+      version: model.version,
+      trainedAt: manifest.createdAt,
+      loadedAt: model.loadedAt,
+      source: model.source,
+      metrics: manifest.metrics,
+      featureSchema: model.schema,
+      lineage: {
+        engine: manifest.engine,
+        params: manifest.params,
+        data: manifest.data,
+        git: manifest.git,
+        run: manifest.run,
+        model: manifest.model,
+        featureImportances: manifest.featureImportances,
+      },
+      lastReloadFailure: models.lastFailure,
+    });
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openapi);
+  });
+  app.use("/docs", swaggerUi.serve, swaggerUi.setup(openapi));
+
+  app.post("/admin/reload", async (req, res) => {
+    if (!adminToken) {
+      throw new RequestError(
+        404,
+        "admin routes are disabled; set ADMIN_TOKEN to enable POST /admin/reload",
+      );
+    }
+    const token = bearerToken(req);
+    if (token === null) {
+      res.setHeader("WWW-Authenticate", 'Bearer realm="admin"');
+      throw new RequestError(401, "missing bearer token; send Authorization: Bearer <ADMIN_TOKEN>");
+    }
+    if (!sameToken(token, adminToken))
+      throw new RequestError(403, "the bearer token is not the ADMIN_TOKEN");
+    const result = await models.reload("admin", true);
+    res.status(result.outcome === "failed" ? 409 : 200).json(result);
+  });
+
+  for (const [path, allowed] of [
+    ["/predict", "POST"],
+    ["/invocations", "POST"],
+    ["/admin/reload", "POST"],
+  ]) {
+    app.all(path, (_req, res) => {
+      res.setHeader("Allow", allowed);
+      throw new RequestError(405, `${path} accepts ${allowed} only`);
+    });
+  }
+
+  app.use((req, _res, next) => {
+    next(new RequestError(404, `no route ${req.method} ${req.path}; see /openapi.json`));
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const { status, body } = errorResponse(error, bodyLimit);
+    if (status >= 500) {
+      log("error", "request failed", {
+        method: req.method,
+        path: req.path,
+        error: (error as Error)?.stack ?? String(error),
+      });
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(status).json(body);
+  });
+
+  return {
+    app,
+    models,
+    metrics,
+    drain() {
+      draining = true;
+    },
+    close() {
+      models.close();
+    },
+  };
+}
+
+function requireModelMessage(models: ModelStore): string {
+  try {
+    requireModel(models);
+    return "";
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export interface RunningServer {
+  service: PredictionService;
+  server: Server;
+  /** http://host:port of the listening socket. */
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to timeoutMs), then resolves. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Creates the app and listens on host:port (port 0 picks a free one). */
+export async function startServer(
+  options: AppOptions & { port: number; host: string; shutdownTimeoutMs?: number },
+): Promise<RunningServer> {
+  const service = await createApp(options);
+  const server = service.app.listen(options.port, options.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(":") ? `[${address}]` : address;
+  let closing: Promise<void> | null = null;
+  return {
+    service,
+    server,
+    url: `http://${host}:${port}`,
+    close(timeoutMs = options.shutdownTimeoutMs ?? 10_000) {
+      closing ??= new Promise<void>((resolve) => {
+        service.drain();
+        service.close();
+        const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+        // A keep-alive connection would hold close() open until its timeout: close each one as
+        // soon as it is idle, i.e. once its in-flight request has been answered.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearTimeout(force);
+          clearInterval(sweep);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
