@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { binOf, featureBinEdges, separatingFloat32 } from "./binning.ts";
+
+describe("separatingFloat32", () => {
+  it("returns a float32 between two values, or null when float32 cannot tell them apart", () => {
+    const pairs: [number, number][] = [
+      [0.1, 0.2],
+      [-3.3, -3.2999999],
+      [1, 1 + 2 ** -20],
+      [123456.789, 123456.79],
+      [-1e-40, 1e-40],
+    ];
+    for (const [a, b] of pairs) {
+      const t = separatingFloat32(a, b);
+      expect(t).not.toBeNull();
+      expect(Math.fround(t as number)).toBe(t);
+      expect(a <= (t as number) && (t as number) < b).toBe(true);
+    }
+    expect(separatingFloat32(1 + 2 ** -40, 1 + 2 ** -39)).toBeNull();
+  });
+});
+
+describe("featureBinEdges", () => {
+  it("gives each distinct value its own bin when there are few", () => {
+    const values = Float64Array.from([3, 1, 2, 2, 3, 1, 5]);
+    const edges = featureBinEdges(values, 255);
+    expect(edges.length).toBe(3);
+    expect([1, 2, 3, 5].map((v) => binOf(edges, v))).toEqual([0, 1, 2, 3]);
+  });
+
+  it("cuts many values into at most maxBins quantile bins of similar size", () => {
+    let state = 5;
+    const values = Float64Array.from({ length: 10_000 }, () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return (state / 4294967296) ** 3 * 1e6;
+    });
+    const edges = featureBinEdges(values, 64);
+    expect(edges.length).toBeLessThanOrEqual(63);
+    const counts = new Array(edges.length + 1).fill(0);
+    for (const v of values) counts[binOf(edges, v)]++;
+    expect(Math.max(...counts)).toBeLessThan(2 * (values.length / 64));
+  });
+
+  it("routes every value like a float32 threshold comparison does", () => {
+    let state = 9;
+    const values = Float64Array.from({ length: 5000 }, () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return (state / 4294967296 - 0.5) * 1e-3 + 40.123456789;
+    });
+    const edges = featureBinEdges(values, 255);
+    for (const v of values) {
+      const bin = binOf(edges, v);
+      // Left of a split at edge e iff bin <= e iff v <= the float32 threshold edges[e].
+      for (const e of [bin - 1, bin]) {
+        if (e < 0 || e >= edges.length) continue;
+        expect(bin <= e).toBe(v <= edges[e]);
+      }
+    }
+  });
+
+  it("keeps one bin for a constant feature", () => {
+    expect(featureBinEdges(Float64Array.from([7, 7, 7]), 255).length).toBe(0);
+  });
+});

@@ -1,0 +1,239 @@
+import { describe, expect, it } from "vitest";
+import { featureBinEdges } from "./binning.ts";
+import { type Dataset, mergeForests, oobRmse } from "./forest.ts";
+import { serializeForest } from "./model-file.ts";
+import { DEFAULT_FOREST_PARAMS, type ForestParams } from "./params.ts";
+import { trainForest } from "./train.ts";
+
+/** A deterministic uniform generator for test data. */
+function uniform(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+}
+
+/** nRows rows of nFeatures uniform features; y = target(row). */
+function makeData(
+  nRows: number,
+  nFeatures: number,
+  target: (row: Float64Array) => number,
+  seed = 1,
+): Dataset {
+  const random = uniform(seed);
+  const x = new Float64Array(nRows * nFeatures);
+  const y = new Float64Array(nRows);
+  for (let i = 0; i < nRows; i++) {
+    const row = x.subarray(i * nFeatures, (i + 1) * nFeatures);
+    for (let f = 0; f < nFeatures; f++) row[f] = random();
+    y[i] = target(row);
+  }
+  return {
+    x,
+    y,
+    nRows,
+    nFeatures,
+    featureNames: Array.from({ length: nFeatures }, (_, f) => `f${f}`),
+  };
+}
+
+const params = (overrides: Partial<ForestParams> = {}): ForestParams => ({
+  ...DEFAULT_FOREST_PARAMS,
+  nEstimators: 8,
+  seed: 7,
+  ...overrides,
+});
+
+const noisy = (row: Float64Array) =>
+  100 * row[0] + 30 * Math.sin(6 * row[1]) + (row.length > 3 ? 10 * row[2] * row[3] : 0);
+
+describe("trainForest", () => {
+  it("gives byte-identical models for 1 and 2 workers and across runs", async () => {
+    const data = makeData(600, 5, noisy);
+    const one = serializeForest(await trainForest(data, params(), { workers: 1 }));
+    const two = serializeForest(await trainForest(data, params(), { workers: 2 }));
+    const again = serializeForest(await trainForest(data, params(), { workers: 2 }));
+    expect(Buffer.from(two).equals(Buffer.from(one))).toBe(true);
+    expect(Buffer.from(again).equals(Buffer.from(one))).toBe(true);
+    const otherSeed = serializeForest(await trainForest(data, params({ seed: 8 }), { workers: 2 }));
+    expect(Buffer.from(otherSeed).equals(Buffer.from(one))).toBe(false);
+  });
+
+  it("learns a step function exactly away from the step", async () => {
+    // x0 on a grid of 100 values, 6 rows each, so every bootstrap keeps the values next to the step.
+    const step = 0.495;
+    const grid = (i: number) => (i % 100) / 100;
+    const data = makeData(600, 3, () => 0);
+    for (let i = 0; i < data.nRows; i++) {
+      data.x[i * 3] = grid(i);
+      data.y[i] = grid(i) > step ? 10 : 0;
+    }
+    const forest = await trainForest(data, params({ nEstimators: 20 }), { workers: 2 });
+    // Every tree splits x0 between two training values around the step: outside the band from
+    // the second-nearest training value below the step to the second-nearest above, it is exact.
+    const values = [...new Set(Array.from({ length: 100 }, (_, i) => grid(i)))].sort(
+      (a, b) => a - b,
+    );
+    const below = values.filter((v) => v <= step);
+    const above = values.filter((v) => v > step);
+    const bandLow = below[below.length - 2];
+    const bandHigh = above[1];
+    const random = uniform(99);
+    let checked = 0;
+    for (let i = 0; i < 2000; i++) {
+      const row = [random(), random(), random()];
+      if (row[0] > bandLow && row[0] < bandHigh) continue;
+      expect(forest.predictOne(row)).toBe(row[0] > step ? 10 : 0);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(1800);
+    const importances = forest.featureImportances();
+    expect(importances[0]).toBeCloseTo(1, 6);
+    expect(importances.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+  });
+
+  it("learns a linear ramp within the resolution of its bins", async () => {
+    const slope = 3;
+    const data = makeData(2000, 3, (row) => slope * row[0], 5);
+    const forest = await trainForest(data, params({ nEstimators: 20 }), { workers: 2 });
+    // A fully grown tree on a monotone target splits x0 down to single bins, so a prediction is
+    // off by at most the slope times a few bin widths (a bootstrap may miss a bin).
+    const x0 = Float64Array.from({ length: data.nRows }, (_, i) => data.x[i * 3]);
+    const edges = [
+      Math.min(...x0),
+      ...featureBinEdges(x0, DEFAULT_FOREST_PARAMS.maxBins),
+      Math.max(...x0),
+    ];
+    let widest = 0;
+    for (let b = 1; b < edges.length; b++) widest = Math.max(widest, edges[b] - edges[b - 1]);
+    const bound = slope * 3 * widest;
+    const random = uniform(3);
+    let worst = 0;
+    for (let i = 0; i < 1000; i++) {
+      const row = [edges[0] + random() * (edges[edges.length - 1] - edges[0]), random(), random()];
+      worst = Math.max(worst, Math.abs(forest.predictOne(row) - slope * row[0]));
+    }
+    expect(worst).toBeLessThanOrEqual(bound);
+    expect(bound).toBeLessThan(0.1 * slope);
+  });
+
+  it("predicts the same in batch and one row at a time, from any array type", async () => {
+    const data = makeData(300, 4, noisy);
+    const forest = await trainForest(data, params(), { workers: 1 });
+    const batch = forest.predict(data.x, data.nRows);
+    for (let i = 0; i < data.nRows; i++) {
+      const row = data.x.subarray(i * 4, (i + 1) * 4);
+      expect(forest.predictOne(row)).toBe(batch[i]);
+      expect(forest.predictOne(Array.from(row))).toBe(batch[i]);
+    }
+    expect(() => forest.predictOne([1, 2])).toThrow("predictOne: the row has 2 values; expected 4");
+  });
+
+  it("honours maxDepth, minSamplesLeaf and sqrt features", async () => {
+    const data = makeData(400, 9, noisy);
+    const shallow = await trainForest(data, params({ maxDepth: 3, maxFeatures: "sqrt" }), {
+      workers: 2,
+    });
+    for (let t = 0; t < shallow.nTrees; t++) {
+      const nodes = shallow.treeOffsets[t + 1] - shallow.treeOffsets[t];
+      expect(nodes).toBeLessThanOrEqual(2 ** 4 - 1);
+    }
+    const leafy = await trainForest(data, params({ minSamplesLeaf: 20 }), { workers: 2 });
+    const full = await trainForest(data, params(), { workers: 2 });
+    // At least 20 distinct rows per leaf: at most 400 / 20 leaves per tree.
+    for (let t = 0; t < leafy.nTrees; t++) {
+      const nodes = leafy.treeOffsets[t + 1] - leafy.treeOffsets[t];
+      expect((nodes + 1) / 2).toBeLessThanOrEqual(400 / 20);
+    }
+    expect(full.nodeCount).toBeGreaterThan(leafy.nodeCount);
+  });
+
+  it("rejects data it cannot train on, naming the row and feature", async () => {
+    const data = makeData(50, 2, noisy);
+    data.x[7 * 2 + 1] = Number.NaN;
+    await expect(trainForest(data, params())).rejects.toThrow(
+      "dataset: row 7, feature f1: NaN is not a finite number; impute missing values before training",
+    );
+    const short = { ...makeData(50, 2, noisy), nRows: 60 };
+    await expect(trainForest(short, params())).rejects.toThrow(
+      "x has 100 values; expected nRows * nFeatures = 120",
+    );
+    await expect(
+      trainForest(makeData(50, 2, noisy), params(), { treeRange: [5, 20] }),
+    ).rejects.toThrow(
+      "treeRange: [5, 20] is not allowed; expected integers 0 <= start < end <= nEstimators (8)",
+    );
+    await expect(trainForest(makeData(50, 2, noisy), params(), { workers: 0 })).rejects.toThrow(
+      "workers: 0 is not allowed; expected an integer >= 1",
+    );
+  });
+
+  it("reports progress once per tree", async () => {
+    const calls: [number, number][] = [];
+    await trainForest(makeData(100, 2, noisy), params({ nEstimators: 5 }), {
+      workers: 2,
+      onProgress: (done, total) => calls.push([done, total]),
+    });
+    expect(calls).toEqual([1, 2, 3, 4, 5].map((done) => [done, 5]));
+  });
+});
+
+describe("shards", () => {
+  it("merge into the byte-identical one-process model, in any order", async () => {
+    const data = makeData(500, 4, noisy);
+    const full = await trainForest(data, params(), { workers: 2 });
+    const first = await trainForest(data, params(), { treeRange: [0, 3], workers: 1 });
+    const second = await trainForest(data, params(), { treeRange: [3, 8], workers: 2 });
+    expect(first.treeRange).toEqual([0, 3]);
+    const merged = mergeForests([second, first]);
+    expect(Buffer.from(serializeForest(merged)).equals(Buffer.from(serializeForest(full)))).toBe(
+      true,
+    );
+    expect(oobRmse(merged, data)).toBe(oobRmse(full, data));
+  });
+
+  it("refuse gaps, overlaps and mismatched params", async () => {
+    const data = makeData(200, 3, noisy);
+    const a = await trainForest(data, params(), { treeRange: [0, 2], workers: 1 });
+    const c = await trainForest(data, params(), { treeRange: [4, 8], workers: 1 });
+    expect(() => mergeForests([a, c])).toThrow(
+      "mergeForests: trees 2..3 are missing; train a shard with treeRange [2, 4]",
+    );
+    expect(() => mergeForests([a, a])).toThrow("overlaps trees already given");
+    const otherSeed = await trainForest(data, params({ seed: 1 }), {
+      treeRange: [2, 4],
+      workers: 1,
+    });
+    expect(() => mergeForests([a, otherSeed])).toThrow(
+      /shard with trees 2\.\.3 has params .*"seed":1/,
+    );
+    expect(() => mergeForests([])).toThrow("no shard given");
+  });
+});
+
+describe("oobRmse", () => {
+  it("estimates the error on rows each tree did not see", async () => {
+    const data = makeData(800, 4, (row) => noisy(row) + 20 * (row[3] - 0.5));
+    const forest = await trainForest(data, params({ nEstimators: 30 }), { workers: 2 });
+    const oob = oobRmse(forest, data);
+    const mean = data.y.reduce((a, b) => a + b, 0) / data.nRows;
+    const std = Math.sqrt(data.y.reduce((a, b) => a + (b - mean) ** 2, 0) / data.nRows);
+    const trained = forest.predict(data.x, data.nRows);
+    const trainRmse = Math.sqrt(
+      trained.reduce((a, p, i) => a + (p - data.y[i]) ** 2, 0) / data.nRows,
+    );
+    // Out-of-bag error is honest: above the (optimistic) training error, below predicting the mean.
+    expect(oob).toBeGreaterThan(trainRmse);
+    expect(oob).toBeLessThan(std);
+  });
+
+  it("refuses data other than the training data", async () => {
+    const data = makeData(100, 2, noisy);
+    const forest = await trainForest(data, params(), { workers: 1 });
+    const other = makeData(100, 2, noisy, 2);
+    expect(() => oobRmse(forest, other)).toThrow(
+      /is not the forest's training data .* pass the exact training data/,
+    );
+  });
+});

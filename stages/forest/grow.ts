@@ -1,0 +1,379 @@
+// Growing one regression tree on pre-binned data: the hot loop of training.
+//
+// Each node keeps, per feature, its rows ordered by bin (a segment of one list per feature), so
+// finding the best split of a feature is one linear scan that evaluates a candidate wherever the
+// bin changes, and a split keeps every list ordered with one stable partition per feature.
+// A node therefore costs O(rows * features) whatever maxBins is and however small it gets, which
+// is what keeps fully grown trees fast. The per-feature orders of the whole data are sorted once
+// per training (a counting sort by bin); each tree only filters them by its bootstrap.
+// The bootstrap is kept as distinct rows with integer weights, like sklearn's sample_weight, and
+// the split criterion is sklearn's MSE proxy: maximize sumL^2 / wL + sumR^2 / wR.
+
+import type { ForestParams } from "./params.ts";
+import { featuresPerSplit } from "./params.ts";
+import { bootstrapCounts, TreeRng } from "./rng.ts";
+
+/** The shared, read-only training data every grower of one training sees. */
+export interface BinnedData {
+  /** Column-major bin indices: colBins[f * nRows + row]. */
+  colBins: Uint8Array | Uint16Array;
+  /** Per feature, all rows ordered by bin: order[f * nRows + i]. */
+  order: Int32Array;
+  y: Float64Array;
+  nRows: number;
+  nFeatures: number;
+  /** Per feature, the float32 upper edges of its bins (nBins - 1 of them). */
+  edges: Float32Array[];
+}
+
+/** One grown tree in preorder: the left child of node i is i + 1. */
+export interface GrownTree {
+  /** Split feature, or -1 for a leaf. */
+  feature: Int16Array;
+  /** Split threshold (go left iff value <= threshold), or the leaf's mean target. */
+  value: Float32Array;
+  /** Weighted impurity decrease per feature, summed over the tree's splits. */
+  importance: Float64Array;
+}
+
+export class TreeGrower {
+  private readonly data: BinnedData;
+  private readonly params: ForestParams;
+  private readonly nRows: number;
+  private readonly nFeatures: number;
+  private readonly tryFeatures: number;
+  private readonly yMean: number;
+  private readonly maxDepth: number;
+
+  /** Per row: bootstrap weight times centered target, and bootstrap weight. */
+  private readonly rowStats: Float64Array;
+  /** Per feature, the rows of every open node ordered by bin: lists[f * nRows + position]. */
+  private readonly lists: Int32Array;
+  private readonly spare: Int32Array;
+  private readonly goesLeft: Uint8Array;
+  private readonly featureOrder: Int32Array;
+
+  // Depth-first stack of nodes still to emit.
+  private readonly stackStart: Int32Array;
+  private readonly stackEnd: Int32Array;
+  private readonly stackDepth: Int32Array;
+  private readonly stackSum: Float64Array;
+  private readonly stackWeight: Float64Array;
+
+  private readonly outFeature: Int16Array;
+  private readonly outValue: Float32Array;
+
+  private rng: TreeRng = new TreeRng(0, 0);
+
+  // The best split found by the last search.
+  private bestProxy = 0;
+  private bestFeature = -1;
+  private bestLeftBin = 0;
+  private bestRightBin = 0;
+  private bestPosition = 0;
+  private bestSumLeft = 0;
+  private bestWeightLeft = 0;
+
+  constructor(data: BinnedData, params: ForestParams) {
+    this.data = data;
+    this.params = params;
+    this.nRows = data.nRows;
+    this.nFeatures = data.nFeatures;
+    this.tryFeatures = featuresPerSplit(params, data.nFeatures);
+    let sum = 0;
+    for (let i = 0; i < data.nRows; i++) sum += data.y[i];
+    this.yMean = data.nRows > 0 ? sum / data.nRows : 0;
+    this.maxDepth = params.maxDepth ?? 2 ** 31 - 1;
+    const n = data.nRows;
+    this.rowStats = new Float64Array(2 * n);
+    this.lists = new Int32Array(this.nFeatures * n);
+    this.spare = new Int32Array(n);
+    this.goesLeft = new Uint8Array(n);
+    this.featureOrder = new Int32Array(this.nFeatures);
+    this.stackStart = new Int32Array(n + 2);
+    this.stackEnd = new Int32Array(n + 2);
+    this.stackDepth = new Int32Array(n + 2);
+    this.stackSum = new Float64Array(n + 2);
+    this.stackWeight = new Float64Array(n + 2);
+    this.outFeature = new Int16Array(2 * n + 1);
+    this.outValue = new Float32Array(2 * n + 1);
+  }
+
+  /** Grows tree `treeIndex` of the forest: its bootstrap and every split come from (seed, treeIndex). */
+  grow(treeIndex: number): GrownTree {
+    const { y, order } = this.data;
+    const { nRows, nFeatures, rowStats, lists } = this;
+    this.rng = new TreeRng(this.params.seed, treeIndex);
+    const counts = bootstrapCounts(this.rng, nRows);
+    let sum = 0;
+    let weight = 0;
+    for (let row = 0; row < nRows; row++) {
+      const w = counts[row];
+      const wy = w * (y[row] - this.yMean);
+      rowStats[2 * row] = wy;
+      rowStats[2 * row + 1] = w;
+      sum += wy;
+      weight += w;
+    }
+    let n = 0;
+    for (let f = 0; f < nFeatures; f++) {
+      const base = f * nRows;
+      n = 0;
+      for (let i = 0; i < nRows; i++) {
+        const row = order[base + i];
+        lists[base + n] = row;
+        n += counts[row] === 0 ? 0 : 1;
+      }
+    }
+    for (let f = 0; f < nFeatures; f++) this.featureOrder[f] = f;
+    const importance = new Float64Array(nFeatures);
+
+    this.stackStart[0] = 0;
+    this.stackEnd[0] = n;
+    this.stackDepth[0] = 0;
+    this.stackSum[0] = sum;
+    this.stackWeight[0] = weight;
+    let top = 1;
+    let nodes = 0;
+    while (top > 0) {
+      top--;
+      const start = this.stackStart[top];
+      const end = this.stackEnd[top];
+      const depth = this.stackDepth[top];
+      const nodeSum = this.stackSum[top];
+      const nodeWeight = this.stackWeight[top];
+      const node = nodes++;
+      const count = end - start;
+      const found =
+        count >= this.params.minSamplesSplit &&
+        count >= 2 * this.params.minSamplesLeaf &&
+        depth < this.maxDepth &&
+        !this.isPure(lists, start, end) &&
+        (count === 2
+          ? this.searchPair(lists, start, nodeSum, nodeWeight)
+          : this.search(lists, start, end, nodeSum, nodeWeight));
+      if (!found) {
+        this.outFeature[node] = -1;
+        this.outValue[node] = this.leafValue(lists, start, end);
+        continue;
+      }
+
+      const feature = this.bestFeature;
+      // Any edge between the last left bin and the first right bin separates this node's rows;
+      // the middle one keeps unseen values away from both sides, as sklearn's midpoint does.
+      const edge = this.bestLeftBin + ((this.bestRightBin - 1 - this.bestLeftBin) >> 1);
+      this.outFeature[node] = feature;
+      this.outValue[node] = this.data.edges[feature][edge];
+      importance[feature] += this.bestProxy - (nodeSum * nodeSum) / nodeWeight;
+      const mid = this.bestPosition;
+      const sumLeft = this.bestSumLeft;
+      const weightLeft = this.bestWeightLeft;
+      const largerChild = Math.max(mid - start, end - mid);
+      const childrenMaySplit =
+        depth + 1 < this.maxDepth &&
+        largerChild >= this.params.minSamplesSplit &&
+        largerChild >= 2 * this.params.minSamplesLeaf;
+      this.partition(start, end, feature, mid, childrenMaySplit);
+
+      // Right child first on the stack so the left child is emitted next (preorder).
+      this.stackStart[top] = mid;
+      this.stackEnd[top] = end;
+      this.stackDepth[top] = depth + 1;
+      this.stackSum[top] = nodeSum - sumLeft;
+      this.stackWeight[top] = nodeWeight - weightLeft;
+      top++;
+      this.stackStart[top] = start;
+      this.stackEnd[top] = mid;
+      this.stackDepth[top] = depth + 1;
+      this.stackSum[top] = sumLeft;
+      this.stackWeight[top] = weightLeft;
+      top++;
+    }
+    return {
+      feature: this.outFeature.slice(0, nodes),
+      value: this.outValue.slice(0, nodes),
+      importance,
+    };
+  }
+
+  /** True when every row of the node has the same target. */
+  private isPure(lists: Int32Array, start: number, end: number): boolean {
+    const { y } = this.data;
+    const first = y[lists[start]];
+    for (let p = start + 1; p < end; p++) if (y[lists[p]] !== first) return false;
+    return true;
+  }
+
+  /** The weighted mean target of the node's rows. */
+  private leafValue(lists: Int32Array, start: number, end: number): number {
+    const { y } = this.data;
+    const { rowStats } = this;
+    let sum = 0;
+    let weight = 0;
+    for (let p = start; p < end; p++) {
+      const row = lists[p];
+      const w = rowStats[2 * row + 1];
+      sum += w * y[row];
+      weight += w;
+    }
+    return sum / weight;
+  }
+
+  /**
+   * Finds the best split of the node over features drawn in random order (the order also breaks
+   * ties at random, as in sklearn). Like sklearn, features constant in the node do not count
+   * towards maxFeatures.
+   */
+  private search(
+    lists: Int32Array,
+    start: number,
+    end: number,
+    sum: number,
+    weight: number,
+  ): boolean {
+    const { colBins } = this.data;
+    const { rowStats, nRows, nFeatures, featureOrder, rng } = this;
+    const minLeaf = this.params.minSamplesLeaf;
+    // A split before position p leaves p - start rows on the left: p in first..last keeps
+    // minLeaf rows on each side.
+    const first = start + minLeaf;
+    const last = end - minLeaf;
+    let bestNumerator = Number.NEGATIVE_INFINITY;
+    let bestDenominator = 1;
+    let bestFeature = -1;
+    let bestPosition = 0;
+    let bestSumLeft = 0;
+    let bestWeightLeft = 0;
+    let tried = 0;
+    for (let j = 0; j < nFeatures && tried < this.tryFeatures; j++) {
+      const pick = j + rng.below(nFeatures - j);
+      const f = featureOrder[pick];
+      featureOrder[pick] = featureOrder[j];
+      featureOrder[j] = f;
+
+      const base = f * nRows;
+      // Rows are ordered by bin, so the node is constant in f iff its first and last bins agree.
+      if (colBins[base + lists[base + start]] === colBins[base + lists[base + end - 1]]) continue;
+      tried++;
+      let sumLeft = 0;
+      let weightLeft = 0;
+      let row = lists[base + start];
+      for (let p = start; p < first; p++) {
+        row = lists[base + p];
+        sumLeft += rowStats[2 * row];
+        weightLeft += rowStats[2 * row + 1];
+      }
+      let prevBin = colBins[base + row];
+      for (let p = first; p <= last; p++) {
+        row = lists[base + p];
+        const bin = colBins[base + row];
+        if (bin !== prevBin) {
+          // proxy = sumLeft^2 / weightLeft + sumRight^2 / weightRight, compared as a fraction
+          // to keep divisions out of the loop.
+          const sumRight = sum - sumLeft;
+          const weightRight = weight - weightLeft;
+          const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
+          const denominator = weightLeft * weightRight;
+          if (numerator * bestDenominator > bestNumerator * denominator) {
+            bestNumerator = numerator;
+            bestDenominator = denominator;
+            bestFeature = f;
+            bestPosition = p;
+            bestSumLeft = sumLeft;
+            bestWeightLeft = weightLeft;
+          }
+          prevBin = bin;
+        }
+        sumLeft += rowStats[2 * row];
+        weightLeft += rowStats[2 * row + 1];
+      }
+    }
+    if (bestFeature < 0) return false;
+    const base = bestFeature * nRows;
+    this.bestProxy = bestNumerator / bestDenominator;
+    this.bestFeature = bestFeature;
+    this.bestLeftBin = colBins[base + lists[base + bestPosition - 1]];
+    this.bestRightBin = colBins[base + lists[base + bestPosition]];
+    this.bestPosition = bestPosition;
+    this.bestSumLeft = bestSumLeft;
+    this.bestWeightLeft = bestWeightLeft;
+    return true;
+  }
+
+  /**
+   * The split of a node with two rows: the first feature, in random order, that separates them
+   * (every such feature gives the same partition, so this is the general search without its scans).
+   */
+  private searchPair(lists: Int32Array, start: number, sum: number, weight: number): boolean {
+    const { colBins } = this.data;
+    const { rowStats, nRows, nFeatures, featureOrder, rng } = this;
+    const a = lists[start];
+    const b = lists[start + 1];
+    for (let j = 0; j < nFeatures; j++) {
+      const pick = j + rng.below(nFeatures - j);
+      const f = featureOrder[pick];
+      featureOrder[pick] = featureOrder[j];
+      featureOrder[j] = f;
+      const binA = colBins[f * nRows + a];
+      const binB = colBins[f * nRows + b];
+      if (binA === binB) continue;
+      const left = binA < binB ? a : b;
+      const sumLeft = rowStats[2 * left];
+      const weightLeft = rowStats[2 * left + 1];
+      const sumRight = sum - sumLeft;
+      this.bestProxy =
+        (sumLeft * sumLeft) / weightLeft + (sumRight * sumRight) / (weight - weightLeft);
+      this.bestFeature = f;
+      this.bestLeftBin = Math.min(binA, binB);
+      this.bestRightBin = Math.max(binA, binB);
+      this.bestPosition = start + 1;
+      this.bestSumLeft = sumLeft;
+      this.bestWeightLeft = weightLeft;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Splits the node's segment of every list at `mid` of the split feature's list, keeping each
+   * ordered. List 0 is always split (leaves read it); other lists only when a child may split,
+   * and not when the feature is constant in the node: it stays constant below, so any order of
+   * the node's rows in that list serves the children.
+   */
+  private partition(
+    start: number,
+    end: number,
+    feature: number,
+    mid: number,
+    childrenMaySplit: boolean,
+  ): void {
+    const { colBins } = this.data;
+    const { lists, spare, goesLeft, nRows, nFeatures } = this;
+    const splitBase = feature * nRows;
+    for (let p = start; p < mid; p++) goesLeft[lists[splitBase + p]] = 1;
+    for (let p = mid; p < end; p++) goesLeft[lists[splitBase + p]] = 0;
+    const lastList = childrenMaySplit ? nFeatures : 1;
+    for (let f = 0; f < lastList; f++) {
+      const base = f * nRows;
+      if (f === feature) continue;
+      if (
+        f !== 0 &&
+        colBins[base + lists[base + start]] === colBins[base + lists[base + end - 1]]
+      ) {
+        continue;
+      }
+      let left = base + start;
+      let right = 0;
+      for (let p = base + start; p < base + end; p++) {
+        const row = lists[p];
+        // Branch-free: which side a row goes to is unpredictable.
+        const isLeft = goesLeft[row];
+        lists[left] = row;
+        spare[right] = row;
+        left += isLeft;
+        right += 1 - isLeft;
+      }
+      for (let i = 0; i < right; i++) lists[left + i] = spare[i];
+    }
+  }
+}
