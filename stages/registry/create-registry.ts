@@ -1,6 +1,4 @@
-import { createGitHubBackend, parseRepository } from "./github-backend.ts";
-import { createGitHubClient, type RetryPolicy } from "./github-client.ts";
-import { createGitHubProposer } from "./github-proposer.ts";
+import type { RetryPolicy } from "./github-client.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { createLocalProposer } from "./local-proposer.ts";
 import type { PromotionTarget } from "./promotion.ts";
@@ -42,7 +40,10 @@ export function chooseBackend(config: RegistryConfig = {}): "local" | "github" {
   return token && repository ? "github" : "local";
 }
 
-function githubSettings(config: RegistryConfig) {
+async function githubTarget(
+  config: RegistryConfig,
+  options: { name: string; now?: () => Date },
+): Promise<PromotionTarget> {
   const env = config.env ?? process.env;
   const token = config.github?.token ?? env.GITHUB_TOKEN;
   const repository = config.github?.repository ?? env.GITHUB_REPOSITORY;
@@ -55,12 +56,23 @@ function githubSettings(config: RegistryConfig) {
       `the GitHub registry backend needs ${missing.join(" and ")}; set them or use the local backend`,
     );
   }
+  // Loaded only when used: Octokit is heavy and the local backend never needs it.
+  const { createGitHubClient } = await import("./github-client.ts");
+  const { createGitHubBackend, parseRepository } = await import("./github-backend.ts");
+  const { createGitHubProposer } = await import("./github-proposer.ts");
   const client = createGitHubClient({
     token,
     apiUrl: config.github?.apiUrl ?? env.GITHUB_API_URL,
     retry: config.github?.retry,
   });
-  return { client, target: parseRepository(repository) };
+  const target = parseRepository(repository);
+  return {
+    registry: registryOnBackend(
+      createGitHubBackend(client, target, { tagger: config.github?.tagger }),
+      options,
+    ),
+    proposer: createGitHubProposer(client, target),
+  };
 }
 
 /** The registry `config` describes (see chooseBackend). */
@@ -71,16 +83,7 @@ export async function createRegistry(config: RegistryConfig = {}): Promise<Regis
 /** The registry and, on the same backend, where promotion and rollback changes are proposed. */
 export async function createPromotionTarget(config: RegistryConfig = {}): Promise<PromotionTarget> {
   const options = { name: config.name ?? DEFAULT_MODEL_NAME, now: config.now };
-  if (chooseBackend(config) === "github") {
-    const { client, target } = githubSettings(config);
-    return {
-      registry: registryOnBackend(
-        createGitHubBackend(client, target, { tagger: config.github?.tagger }),
-        options,
-      ),
-      proposer: createGitHubProposer(client, target),
-    };
-  }
+  if (chooseBackend(config) === "github") return githubTarget(config, options);
   const dir = config.repoDir ?? process.cwd();
   return {
     registry: registryOnBackend(await createLocalBackend(dir), options),
