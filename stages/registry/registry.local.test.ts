@@ -135,6 +135,14 @@ describe("local registry: registering", () => {
     expect((await backend.listReleases()).filter((release) => release.draft)).toEqual([]);
   });
 
+  it("names the commit when the bundle was trained on one the repository lacks", async () => {
+    const bundle = await writeModelBundle(bundleDir("elsewhere"), { commit: "f".repeat(40) });
+    await expect(registry.register(bundle.dir)).rejects.toThrow(
+      /registering house-price@v1\.0\.0 on commit f{40} \(manifest\.json git\.commit\) failed; is that commit in /,
+    );
+    expect(await tagNames()).toEqual([]);
+  });
+
   it("rejects a bundle whose model file does not match its manifest", async () => {
     const bundle = await writeModelBundle(bundleDir("bad"), { commit: repo.commit });
     await writeFile(join(bundle.dir, "model.bin"), Buffer.alloc(2048, 1));

@@ -71,8 +71,8 @@ function compilePaths(): CompiledPath[] {
       literals,
       greedy: false,
     });
-    // Git refs and content paths may arrive with their slashes unencoded.
-    if (segments.at(-1)?.startsWith("{")) {
+    // Git refs, content paths and tag names may arrive with their slashes unencoded.
+    if (["{ref}", "{path}", "{tag}"].includes(segments.at(-1) ?? "")) {
       const greedy = [...strict.slice(0, -1), ".+"];
       compiled.push({
         template,
