@@ -107,14 +107,17 @@ export class TreeGrower {
     const counts = bootstrapCounts(this.rng, nRows);
     let sum = 0;
     let weight = 0;
+    const drawn = this.goesLeft;
     for (let row = 0; row < nRows; row++) {
       const w = counts[row];
+      drawn[row] = w === 0 ? 0 : 1;
       const wy = w * (y[row] - this.yMean);
       rowStats[2 * row] = wy;
       rowStats[2 * row + 1] = w;
       sum += wy;
       weight += w;
     }
+    // Each feature's list starts as the drawn rows in bin order (goesLeft serves as the flags).
     let n = 0;
     for (let f = 0; f < nFeatures; f++) {
       const base = f * nRows;
@@ -122,7 +125,7 @@ export class TreeGrower {
       for (let i = 0; i < nRows; i++) {
         const row = order[base + i];
         lists[base + n] = row;
-        n += counts[row] === 0 ? 0 : 1;
+        n += drawn[row];
       }
     }
     for (let f = 0; f < nFeatures; f++) this.featureOrder[f] = f;
@@ -168,9 +171,11 @@ export class TreeGrower {
       const mid = this.bestPosition;
       const sumLeft = this.bestSumLeft;
       const weightLeft = this.bestWeightLeft;
+      // Nodes of two rows and leaves only read list 0.
       const largerChild = Math.max(mid - start, end - mid);
       const childrenMaySplit =
         depth + 1 < this.maxDepth &&
+        largerChild > 2 &&
         largerChild >= this.params.minSamplesSplit &&
         largerChild >= 2 * this.params.minSamplesLeaf;
       this.partition(start, end, feature, mid, childrenMaySplit);
@@ -336,7 +341,8 @@ export class TreeGrower {
 
   /**
    * Splits the node's segment of every list at `mid` of the split feature's list, keeping each
-   * ordered. List 0 is always split (leaves read it); other lists only when a child may split,
+   * ordered. List 0 is always split (leaves and two-row nodes read only it); other lists only when
+   * a child of more than two rows may split,
    * and not when the feature is constant in the node: it stays constant below, so any order of
    * the node's rows in that list serves the children.
    */

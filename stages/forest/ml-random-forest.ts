@@ -9,7 +9,8 @@ import { type ForestParams, featuresPerSplit, validateForestParams } from "./par
 /** An ml-random-forest model with the stage's predict interface. */
 export interface MlRandomForestModel extends ForestPredictor {
   readonly engine: "ml-random-forest";
-  readonly params: ForestParams;
+  /** The params it was trained with; null when loaded from a file. */
+  readonly params: ForestParams | null;
   /** The package's own JSON export; RandomForestRegression.load(json) restores it. */
   toJSON(): unknown;
 }
@@ -40,10 +41,26 @@ export function trainWithMlRandomForest(data: Dataset, params: ForestParams): Ml
     },
   });
   model.train(rows, Array.from(data.y));
-  const featureNames = [...data.featureNames];
+  return wrap(model, [...data.featureNames], checked);
+}
+
+/** Restores a model saved with toJSON(), for the feature names it was trained on. */
+export function loadMlRandomForest(json: unknown, featureNames: string[]): MlRandomForestModel {
+  const model = RandomForestRegression.load(
+    json as Parameters<typeof RandomForestRegression.load>[0],
+  );
+  return wrap(model, [...featureNames], null);
+}
+
+function wrap(
+  model: RandomForestRegression,
+  featureNames: string[],
+  params: ForestParams | null,
+): MlRandomForestModel {
+  const nFeatures = featureNames.length;
   return {
     engine: "ml-random-forest",
-    params: checked,
+    params,
     nFeatures,
     featureNames,
     predictOne(row: ArrayLike<number>): number {
