@@ -1395,3 +1395,20 @@ export async function startGitHubStandIn(options: StandInOptions = {}): Promise<
     },
   };
 }
+
+// `node test/support/github-server.ts` runs the stand-in until SIGINT/SIGTERM, e.g. for workflow
+// runs with act: STAND_IN_HOST (default 127.0.0.1) and STAND_IN_TOKEN choose where it listens
+// and which token it accepts; it prints its URLs and repository as one JSON line.
+if (import.meta.main) {
+  const standIn = await startGitHubStandIn({
+    host: process.env.STAND_IN_HOST,
+    token: process.env.STAND_IN_TOKEN,
+    owner: process.env.STAND_IN_OWNER,
+    repo: process.env.STAND_IN_REPO,
+  });
+  const { apiUrl, uploadUrl, repository, gitDir } = standIn;
+  console.log(JSON.stringify({ apiUrl, uploadUrl, repository, gitDir }));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => void standIn.close().then(() => process.exit(0)));
+  }
+}
