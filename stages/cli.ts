@@ -4,8 +4,16 @@ import { fetchCommand } from "./data/fetch.ts";
 import { featuresCommand } from "./features/command.ts";
 import { ingestCommand } from "./ingest/command.ts";
 import { pipelineCommand } from "./pipeline/command.ts";
+import { mergeCommand, trainCommand } from "./train/command.ts";
 
-const COMMANDS: Command[] = [fetchCommand, ingestCommand, featuresCommand, pipelineCommand];
+const COMMANDS: Command[] = [
+  fetchCommand,
+  ingestCommand,
+  featuresCommand,
+  trainCommand,
+  mergeCommand,
+  pipelineCommand,
+];
 const INVOCATION = "node stages/cli.ts";
 
 function overview(): string {

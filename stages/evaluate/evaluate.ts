@@ -54,13 +54,19 @@ export interface EvaluateOptions {
 }
 
 /** Scores a model on a dataset: overall and per ocean_proximity segment. */
-export function scoreModel(bundle: LoadedBundle, version: string, data: Dataset, schema: FeatureSchema): ModelScore {
+export function scoreModel(
+  bundle: LoadedBundle,
+  version: string,
+  data: Dataset,
+  schema: FeatureSchema,
+): ModelScore {
   const predicted = bundle.model.predict(data.x, data.nRows);
   const segments: ModelScore["segments"] = {};
   for (const value of schema.category.values) {
     const column = schema.features.indexOf(oneHotName(value));
     const rows: number[] = [];
-    for (let r = 0; r < data.nRows; r++) if (data.x[r * data.nFeatures + column] === 1) rows.push(r);
+    for (let r = 0; r < data.nRows; r++)
+      if (data.x[r * data.nFeatures + column] === 1) rows.push(r);
     if (rows.length === 0) continue;
     const truth = Float64Array.from(rows, (r) => data.y[r]);
     const guess = Float64Array.from(rows, (r) => predicted[r]);
@@ -98,7 +104,9 @@ export function applyGate(
 /** Runs the evaluation and writes report.md, evaluation.json and the plots to outDir. */
 export async function runEvaluate(options: EvaluateOptions): Promise<EvaluationReport> {
   const schema = await readFeatureSchema(options.featuresDir);
-  const split = JSON.parse(await readFile(join(options.featuresDir, FEATURES_FILES.split), "utf8")) as SplitInfo;
+  const split = JSON.parse(
+    await readFile(join(options.featuresDir, FEATURES_FILES.split), "utf8"),
+  ) as SplitInfo;
   const holdout = await loadSide(options.featuresDir, schema, "test");
   const candidateBundle = await readBundle(options.candidate.dir);
   assertSameFeatures(candidateBundle, schema, options.candidate.version);
@@ -129,7 +137,8 @@ export async function runEvaluate(options: EvaluateOptions): Promise<EvaluationR
     // A sample keeps the scatter readable and the SVG small.
     const step = Math.max(1, Math.floor(holdout.nRows / 2000));
     const points: { actual: number; predicted: number }[] = [];
-    for (let r = 0; r < holdout.nRows; r += step) points.push({ actual: holdout.y[r], predicted: predicted[r] });
+    for (let r = 0; r < holdout.nRows; r += step)
+      points.push({ actual: holdout.y[r], predicted: predicted[r] });
     const residuals = Array.from(predicted, (value, r) => value - holdout.y[r]);
     const [scatter, histogram, importances] = await Promise.all([
       renderSvg(predictedVsActualSpec(points)),
@@ -177,7 +186,9 @@ export function evaluationMarkdown(report: EvaluationReport): string {
     "",
     "| rule | result | detail |",
     "| --- | --- | --- |",
-    ...report.rules.map((rule) => `| ${rule.name} | ${rule.passed ? "✅ pass" : "❌ fail"} | ${rule.detail} |`),
+    ...report.rules.map(
+      (rule) => `| ${rule.name} | ${rule.passed ? "✅ pass" : "❌ fail"} | ${rule.detail} |`,
+    ),
     ...(production ? [] : ["", "No version is in production yet: only the threshold applies."]),
     "",
     "### Error by ocean_proximity",

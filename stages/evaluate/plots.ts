@@ -15,7 +15,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 /** Predicted against actual price, with the diagonal of a perfect model. */
-export function predictedVsActualSpec(points: { actual: number; predicted: number }[]): TopLevelSpec {
+export function predictedVsActualSpec(
+  points: { actual: number; predicted: number }[],
+): TopLevelSpec {
   const max = Math.max(...points.map((point) => Math.max(point.actual, point.predicted)));
   return {
     $schema: SCHEMA,

@@ -1,5 +1,8 @@
 import type { Command } from "../cli/command.ts";
 import { DEFAULT_DATASET_PATH } from "../data/fetch.ts";
+import { CURRENT_LINK, DEFAULT_MODELS_DIR } from "../deploy/deploy.ts";
+import { DEFAULT_PARAMS_FILE, loadParams } from "../params/params.ts";
+import { PARAM_OPTIONS, paramOverrides } from "../train/command.ts";
 import { PIPELINE_STAGES, runPipeline } from "./pipeline.ts";
 
 export const pipelineCommand: Command = {
@@ -18,12 +21,32 @@ export const pipelineCommand: Command = {
       default: ".pipeline",
       description: "working folder",
     },
+    "models-dir": {
+      type: "string",
+      value: "DIR",
+      default: DEFAULT_MODELS_DIR,
+      description: "where the deployed model goes (the server loads DIR/current)",
+    },
+    params: {
+      type: "string",
+      value: "FILE",
+      default: DEFAULT_PARAMS_FILE,
+      description: "params file",
+    },
+    ...PARAM_OPTIONS,
   },
+  details:
+    "The registry is this git repository's tags (GTO format) with release files in .registry/;\n" +
+    "`npm run registry -- history` shows what the run registered and assigned.",
   async run(values) {
     const started = performance.now();
+    const params = await loadParams(values.params as string, paramOverrides(values));
+    const modelsDir = values["models-dir"] as string;
     const timings = await runPipeline({
       data: values.data as string,
       workDir: values["work-dir"] as string,
+      modelsDir,
+      params,
       log: (line) => console.log(line),
     });
     const total = (performance.now() - started) / 1000;
@@ -33,5 +56,14 @@ export const pipelineCommand: Command = {
         `  ${timing.name.padEnd(10)} ${timing.seconds.toFixed(2).padStart(7)} s  ${timing.summary}`,
       );
     }
+    console.log(
+      [
+        "",
+        "Serve the deployed model:",
+        `  MODEL_DIR=${modelsDir}/${CURRENT_LINK} npm run serve`,
+        "Then ask for a prediction:",
+        `  curl -s localhost:8080/predict -H 'content-type: application/json' -d '{"longitude":-122.23,"latitude":37.88,"housing_median_age":41,"total_rooms":880,"total_bedrooms":129,"population":322,"households":126,"median_income":8.3252,"ocean_proximity":"NEAR BAY"}'`,
+      ].join("\n"),
+    );
   },
 };

@@ -1,23 +1,46 @@
 // `npm run pipeline`: every stage in order, in one process, into one working folder.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { progressPrinter } from "../cli/progress.ts";
 import { ensureDataset } from "../data/fetch.ts";
+import { CURRENT_LINK, DEFAULT_MODELS_DIR, runDeploy } from "../deploy/deploy.ts";
+import { evaluateCandidate } from "../evaluate/candidate.ts";
 import { describeFeatures } from "../features/command.ts";
 import { runFeatures } from "../features/features.ts";
 import { describeIngest } from "../ingest/command.ts";
 import { runIngest } from "../ingest/ingest.ts";
+import type { PipelineParams } from "../params/params.ts";
+import { createPromotionTarget } from "../registry/create-registry.ts";
+import type { PromotionTarget } from "../registry/promotion.ts";
+import { preparePromotion } from "../registry/promotion.ts";
+import type { ModelManifest } from "../train/bundle.ts";
+import { describeModel } from "../train/command.ts";
+import { runTrain } from "../train/train.ts";
 
 export interface PipelineOptions {
   /** The raw CSV; fetched (and verified) when missing. */
   data: string;
   /** Working folder; each stage writes its own subfolder. */
   workDir: string;
+  params: PipelineParams;
+  /** The git repository whose tags are the registry (local backend); default the current folder. */
+  repoDir?: string;
+  /** Where deployed models go; the server loads `<modelsDir>/current`. */
+  modelsDir?: string;
   log?: (line: string) => void;
+}
+
+/** What the stages hand each other within one run. */
+interface RunState {
+  target?: PromotionTarget;
+  version?: string;
+  report?: string;
 }
 
 export interface PipelineStage {
   name: string;
   /** Runs the stage and returns a one-line summary. */
-  run(options: PipelineOptions): Promise<string>;
+  run(options: PipelineOptions, state: RunState): Promise<string>;
 }
 
 export interface StageTiming {
@@ -26,28 +49,94 @@ export interface StageTiming {
   summary: string;
 }
 
+async function registryOf(options: PipelineOptions, state: RunState): Promise<PromotionTarget> {
+  state.target ??= await createPromotionTarget({ backend: "local", repoDir: options.repoDir });
+  return state.target;
+}
+
 /** The stages of the pipeline, in order. */
 export const PIPELINE_STAGES: PipelineStage[] = [
   {
     name: "ingest",
-    async run({ data, workDir, log = () => {} }) {
+    async run({ data, workDir, params, log = () => {} }) {
       const dataset = await ensureDataset(data, {
         onProgress: (bytes, total) =>
           log(`  downloading ${data}: ${bytes}${total ? ` / ${total}` : ""} bytes`),
       });
       if (dataset.fetched) log(`  fetched ${data} (sha256 ${dataset.sha256})`);
-      const report = await runIngest({ input: data, outDir: join(workDir, "ingest") });
+      const report = await runIngest({
+        input: data,
+        outDir: join(workDir, "ingest"),
+        maxQuarantineShare: params.ingest.maxQuarantineShare,
+      });
       return describeIngest(report);
     },
   },
   {
     name: "features",
-    async run({ workDir }) {
+    async run({ workDir, params }) {
       const report = await runFeatures({
         ingestDir: join(workDir, "ingest"),
         outDir: join(workDir, "features"),
+        ...params.features,
       });
       return describeFeatures(report);
+    },
+  },
+  {
+    name: "train",
+    async run(options, state) {
+      const { workDir, params } = options;
+      const bundleDir = join(workDir, "train");
+      const manifest = (await runTrain({
+        featuresDir: join(workDir, "features"),
+        outDir: bundleDir,
+        params: params.train,
+        onProgress: progressPrinter("  train", "trees"),
+      })) as ModelManifest;
+      const { registry } = await registryOf(options, state);
+      const registered = await registry.register(bundleDir);
+      state.version = registered.version;
+      return `${describeModel(manifest)}; ${registered.created ? "registered" : "already registered as"} ${registered.tag}`;
+    },
+  },
+  {
+    name: "evaluate",
+    async run(options, state) {
+      const { registry } = await registryOf(options, state);
+      const result = await evaluateCandidate({
+        registry,
+        featuresDir: join(options.workDir, "features"),
+        workDir: join(options.workDir, "evaluate"),
+        version: state.version,
+        ...options.params.evaluate,
+      });
+      state.report = join(result.reportDir, "report.md");
+      return `hold-out RMSE ${result.report.candidate.metrics.rmse.toFixed(0)} passed the gate; assigned ${result.stagingTag}`;
+    },
+  },
+  {
+    name: "promote",
+    async run(options, state) {
+      const target = await registryOf(options, state);
+      const proposal = await preparePromotion(target, {
+        version: state.version as string,
+        report: await readFile(state.report as string, "utf8"),
+      });
+      return `branch ${proposal.branch} points deploy/production.json at ${proposal.pointer.version}${proposal.instructions ? ` (${proposal.instructions.split("\n")[0]})` : ""}`;
+    },
+  },
+  {
+    name: "deploy",
+    async run(options, state) {
+      // Locally the pipeline stands in for merging the promotion: it deploys the staged version.
+      const { registry } = await registryOf(options, state);
+      const result = await runDeploy({
+        registry,
+        version: state.version,
+        modelsDir: options.modelsDir,
+      });
+      return `${result.tag} deployed to ${join(options.modelsDir ?? DEFAULT_MODELS_DIR, CURRENT_LINK)}; assigned ${result.assignmentTag}`;
     },
   },
 ];
@@ -59,10 +148,11 @@ export async function runPipeline(
 ): Promise<StageTiming[]> {
   const log = options.log ?? (() => {});
   const timings: StageTiming[] = [];
+  const state: RunState = {};
   for (const [index, stage] of stages.entries()) {
     log(`[${index + 1}/${stages.length}] ${stage.name} ...`);
     const started = performance.now();
-    const summary = await stage.run(options);
+    const summary = await stage.run(options, state);
     const seconds = (performance.now() - started) / 1000;
     timings.push({ name: stage.name, seconds, summary });
     log(

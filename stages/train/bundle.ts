@@ -4,11 +4,18 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FeatureSchema } from "../features/schema.ts";
 import type { ForestPredictor } from "../forest/forest.ts";
+import { loadMlRandomForest } from "../forest/ml-random-forest.ts";
 import { deserializeForest } from "../forest/model-file.ts";
 import { sha256 } from "../io/files.ts";
 
 export const MODEL_NAME = "house-price";
-export const BUNDLE_FILES = { model: "model.bin", manifest: "manifest.json", metrics: "metrics.json" } as const;
+/** The model file format of the ml-random-forest engine: the package's own JSON export. */
+export const ML_RANDOM_FOREST_FORMAT = "ml-random-forest-json";
+export const BUNDLE_FILES = {
+  model: "model.bin",
+  manifest: "manifest.json",
+  metrics: "metrics.json",
+} as const;
 
 export interface RegressionMetrics {
   rmse: number;
@@ -51,8 +58,11 @@ export async function readBundle(dir: string): Promise<LoadedBundle> {
   try {
     manifest = JSON.parse(await readFile(manifestPath, "utf8")) as ModelManifest;
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (error as Error).message;
-    throw new Error(`${manifestPath}: ${reason}; expected a model bundle (model.bin + manifest.json)`);
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (error as Error).message;
+    throw new Error(
+      `${manifestPath}: ${reason}; expected a model bundle (model.bin + manifest.json)`,
+    );
   }
   const modelPath = join(dir, manifest.model?.file ?? BUNDLE_FILES.model);
   const bytes = await readFile(modelPath).catch((error: NodeJS.ErrnoException) => {
@@ -64,9 +74,15 @@ export async function readBundle(dir: string): Promise<LoadedBundle> {
       `${modelPath}: sha256 ${actual} does not match the manifest's ${manifest.model.sha256}; the file is corrupt or belongs to another bundle`,
     );
   }
-  const model = deserializeForest(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const model =
+    manifest.model.format === ML_RANDOM_FOREST_FORMAT
+      ? loadMlRandomForest(JSON.parse(bytes.toString("utf8")), manifest.featureSchema.features)
+      : deserializeForest(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const expected = manifest.featureSchema.features;
-  if (model.nFeatures !== expected.length || model.featureNames.some((name, i) => name !== expected[i])) {
+  if (
+    model.nFeatures !== expected.length ||
+    model.featureNames.some((name, i) => name !== expected[i])
+  ) {
     throw new Error(
       `${modelPath}: the model's features (${model.featureNames.join(", ")}) differ from the manifest's feature schema (${expected.join(", ")})`,
     );

@@ -15,5 +15,9 @@ export function regressionMetrics(truth: Float64Array, predicted: Float64Array):
     absolute += Math.abs(error);
     total += (truth[i] - mean) ** 2;
   }
-  return { rmse: Math.sqrt(squared / n), mae: absolute / n, r2: total === 0 ? 0 : 1 - squared / total };
+  return {
+    rmse: Math.sqrt(squared / n),
+    mae: absolute / n,
+    r2: total === 0 ? 0 : 1 - squared / total,
+  };
 }

@@ -1,16 +1,19 @@
 // The train stage: features -> a trained forest written as a model bundle (model file +
 // manifest with params, metrics, importances, schema and lineage).
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { FEATURES_FILES, type FeaturesReport } from "../features/features.ts";
-import { type Forest, mergeForests, oobRmse } from "../forest/forest.ts";
+import { type Forest, type ForestPredictor, mergeForests, oobRmse } from "../forest/forest.ts";
+import { trainWithMlRandomForest } from "../forest/ml-random-forest.ts";
 import { deserializeForest, FOREST_FORMAT, serializeForest } from "../forest/model-file.ts";
 import type { ForestParams } from "../forest/params.ts";
 import { trainForest } from "../forest/train.ts";
 import { produceDirAtomic, sha256, writeFileAtomic, writeJsonAtomic } from "../io/files.ts";
-import { BUNDLE_FILES, MODEL_NAME, type ModelManifest } from "./bundle.ts";
+import type { Engine } from "../params/params.ts";
+import { BUNDLE_FILES, ML_RANDOM_FOREST_FORMAT, MODEL_NAME, type ModelManifest } from "./bundle.ts";
 import { type Dataset, loadSplit } from "./dataset.ts";
 import { regressionMetrics } from "./metrics.ts";
 
@@ -23,7 +26,7 @@ export interface TrainContext {
 export interface TrainOptions {
   featuresDir: string;
   outDir: string;
-  params: ForestParams;
+  params: ForestParams & { engine?: Engine };
   /** Train only shard `index` of `count` (trees split evenly); merge the shards with runMerge. */
   shard?: { index: number; count: number };
   workers?: number;
@@ -34,9 +37,15 @@ export interface TrainOptions {
 export const SHARD_FILE = "shard.json";
 
 /** The trees shard `index` of `count` grows: an even split of the forest's trees. */
-export function shardTreeRange(nEstimators: number, index: number, count: number): [number, number] {
+export function shardTreeRange(
+  nEstimators: number,
+  index: number,
+  count: number,
+): [number, number] {
   if (!Number.isInteger(count) || count < 1 || count > nEstimators) {
-    throw new Error(`shards: ${count} is not allowed; expected an integer in 1..${nEstimators} (the number of trees)`);
+    throw new Error(
+      `shards: ${count} is not allowed; expected an integer in 1..${nEstimators} (the number of trees)`,
+    );
   }
   if (!Number.isInteger(index) || index < 0 || index >= count) {
     throw new Error(`shard index: ${index} is not allowed; expected an integer in 0..${count - 1}`);
@@ -45,14 +54,61 @@ export function shardTreeRange(nEstimators: number, index: number, count: number
   return [start, Math.floor((nEstimators * (index + 1)) / count)];
 }
 
+/** A trained model in the form the bundle stores, whichever engine made it. */
+interface TrainedModel {
+  predictor: ForestPredictor;
+  engine: { name: Engine; version: string };
+  bytes: Uint8Array;
+  format: string;
+  importances: Float64Array | null;
+  /** Out-of-bag RMSE; null when the engine cannot tell. */
+  oobRmse: number | null;
+}
+
+function fromForest(forest: Forest, train: Dataset): TrainedModel {
+  return {
+    predictor: forest,
+    engine: { name: "forest", version: packageVersion() },
+    bytes: serializeForest(forest),
+    format: FOREST_FORMAT,
+    importances: forest.featureImportances(),
+    oobRmse: oobRmse(forest, train),
+  };
+}
+
 /** Trains the forest (or one shard of it) and writes the bundle to outDir. */
-export async function runTrain(options: TrainOptions): Promise<ModelManifest | { shard: number; trees: [number, number] }> {
+export async function runTrain(
+  options: TrainOptions,
+): Promise<ModelManifest | { shard: number; trees: [number, number] }> {
   const started = Date.now();
+  const { engine = "forest", ...params } = options.params;
   const { train, test, schema } = await loadSplit(options.featuresDir);
+  if (engine === "ml-random-forest") {
+    if (options.shard)
+      throw new Error("--shard: the ml-random-forest engine cannot be sharded; use engine forest");
+    const model = trainWithMlRandomForest(train, params);
+    const trained: TrainedModel = {
+      predictor: model,
+      engine: { name: engine, version: dependencyVersion("ml-random-forest") },
+      bytes: new TextEncoder().encode(JSON.stringify(model.toJSON())),
+      format: ML_RANDOM_FOREST_FORMAT,
+      importances: null,
+      oobRmse: null,
+    };
+    const fitSeconds = (Date.now() - started) / 1000;
+    return writeBundle(trained, {
+      ...options,
+      params,
+      train,
+      test,
+      schema,
+      durations: { fitSeconds },
+    });
+  }
   const range = options.shard
-    ? shardTreeRange(options.params.nEstimators, options.shard.index, options.shard.count)
+    ? shardTreeRange(params.nEstimators, options.shard.index, options.shard.count)
     : undefined;
-  const forest = await trainForest(train, options.params, {
+  const forest = await trainForest(train, params, {
     workers: options.workers,
     treeRange: range,
     onProgress: options.onProgress,
@@ -62,11 +118,22 @@ export async function runTrain(options: TrainOptions): Promise<ModelManifest | {
     const shard = { shard: options.shard.index, trees: range };
     await produceDirAtomic(options.outDir, async (dir) => {
       await writeFileAtomic(join(dir, BUNDLE_FILES.model), serializeForest(forest));
-      await writeJsonAtomic(join(dir, SHARD_FILE), { ...shard, of: options.shard?.count, fitSeconds });
+      await writeJsonAtomic(join(dir, SHARD_FILE), {
+        ...shard,
+        of: options.shard?.count,
+        fitSeconds,
+      });
     });
     return shard;
   }
-  return writeBundle(forest, { ...options, train, test, schema, durations: { fitSeconds } });
+  return writeBundle(fromForest(forest, train), {
+    ...options,
+    params,
+    train,
+    test,
+    schema,
+    durations: { fitSeconds },
+  });
 }
 
 /** Merges trained shards (folders written by runTrain with `shard`) into one bundle. */
@@ -80,13 +147,17 @@ export async function runMerge(options: {
   for (const dir of options.shardDirs) {
     const path = join(dir, BUNDLE_FILES.model);
     const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-      throw new Error(`${path}: ${error.code === "ENOENT" ? "not found; train the shard first" : error.message}`);
+      throw new Error(
+        `${path}: ${error.code === "ENOENT" ? "not found; train the shard first" : error.message}`,
+      );
     });
-    shards.push(deserializeForest(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+    shards.push(
+      deserializeForest(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+    );
   }
   const forest = mergeForests(shards);
   const { train, test, schema } = await loadSplit(options.featuresDir);
-  return writeBundle(forest, {
+  return writeBundle(fromForest(forest, train), {
     ...options,
     params: forest.params,
     train,
@@ -97,7 +168,7 @@ export async function runMerge(options: {
 }
 
 async function writeBundle(
-  forest: Forest,
+  model: TrainedModel,
   options: {
     featuresDir: string;
     outDir: string;
@@ -112,21 +183,22 @@ async function writeBundle(
   const { train, test, schema } = options;
   const scoring = Date.now();
   const metrics = {
-    train: regressionMetrics(train.y, forest.predict(train.x, train.nRows)),
-    oob: { rmse: oobRmse(forest, train) },
-    validation: regressionMetrics(test.y, forest.predict(test.x, test.nRows)),
+    train: regressionMetrics(train.y, model.predictor.predict(train.x, train.nRows)),
+    oob: model.oobRmse === null ? null : { rmse: model.oobRmse },
+    validation: regressionMetrics(test.y, model.predictor.predict(test.x, test.nRows)),
   };
-  const importances = forest.featureImportances();
-  const bytes = serializeForest(forest);
+  const { bytes, importances } = model;
   const featuresReport = JSON.parse(
     await readFile(join(options.featuresDir, FEATURES_FILES.report), "utf8"),
   ) as FeaturesReport;
   const manifest: ModelManifest = {
     name: MODEL_NAME,
-    engine: { name: "forest", version: `${FOREST_FORMAT}` },
+    engine: model.engine,
     params: { ...options.params },
     metrics,
-    featureImportances: Object.fromEntries(schema.features.map((name, f) => [name, importances[f]])),
+    featureImportances: importances
+      ? Object.fromEntries(schema.features.map((name, f) => [name, importances[f]]))
+      : {},
     featureSchema: schema,
     data: {
       inputSha256: featuresReport.input.rawSha256,
@@ -138,7 +210,12 @@ async function writeBundle(
     run: options.context?.run ?? runFromEnvironment(),
     createdAt: new Date().toISOString(),
     durations: { ...options.durations, scoreSeconds: (Date.now() - scoring) / 1000 },
-    model: { file: BUNDLE_FILES.model, sha256: sha256(bytes), bytes: bytes.byteLength, format: FOREST_FORMAT },
+    model: {
+      file: BUNDLE_FILES.model,
+      sha256: sha256(bytes),
+      bytes: bytes.byteLength,
+      format: model.format,
+    },
   };
   await produceDirAtomic(options.outDir, async (dir) => {
     await writeFileAtomic(join(dir, BUNDLE_FILES.model), bytes);
@@ -146,6 +223,18 @@ async function writeBundle(
     await writeJsonAtomic(join(dir, BUNDLE_FILES.metrics), metrics);
   });
   return manifest;
+}
+
+/** The version of an installed dependency, e.g. ml-random-forest. */
+function dependencyVersion(name: string): string {
+  const url = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
+  return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
+}
+
+/** This project's version: the version of the `forest` engine. */
+function packageVersion(): string {
+  const url = new URL("../../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
 }
 
 /** The commit checked out in the current folder: GITHUB_SHA inside Actions, else git's HEAD. */
