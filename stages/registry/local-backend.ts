@@ -47,8 +47,15 @@ export async function createLocalBackend(dir: string): Promise<RegistryBackend> 
     }
   }
 
+  /** A release's folder: always one plain name below .registry/ (or its drafts), never outside. */
   function releaseDir(release: Pick<ReleaseRecord, "id" | "tag" | "draft">): string {
-    return release.draft ? join(draftsDir, release.id) : join(registryDir, release.tag);
+    const name = release.draft ? release.id : release.tag;
+    if (!name || name !== basename(name) || name === "." || name === ".." || name.startsWith(".")) {
+      throw new Error(
+        `release ${release.draft ? "id" : "tag"} "${name}" cannot name a folder inside ${registryDir}`,
+      );
+    }
+    return join(release.draft ? draftsDir : registryDir, name);
   }
 
   function assertAssetName(name: string): void {

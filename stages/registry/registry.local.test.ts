@@ -32,11 +32,12 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  await rm(`${repo.dir}-bundles`, { recursive: true, force: true });
   await repo.cleanup();
 });
 
 function bundleDir(name: string): string {
-  return join(repo.dir, "..", `${repo.dir.split("/").pop()}-bundles`, name);
+  return join(`${repo.dir}-bundles`, name);
 }
 
 describe("local registry: registering", () => {
@@ -225,6 +226,19 @@ describe("local registry: crashes and incomplete releases", () => {
       /sha256 mismatch: downloaded [0-9a-f]{64} but the registered manifest says [0-9a-f]{64}/,
     );
     await expect(stat(dest)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("refuses release names that would reach outside .registry/", async () => {
+    for (const release of [
+      { id: "..", tag: "x", draft: true },
+      { id: "x", tag: "..", draft: false },
+      { id: "x", tag: "a/../..", draft: false },
+    ]) {
+      await expect(
+        backend.deleteRelease({ ...release, title: "", body: "", assets: [], url: null }),
+      ).rejects.toThrow(/cannot name a folder inside .*\.registry/);
+    }
+    expect(await repo.git(["status", "--porcelain"])).toBe("");
   });
 
   it("attaches extra files such as a report to an existing version", async () => {
