@@ -78,3 +78,20 @@ export async function writeSummary(
   if (markdown) core.summary.addRaw(markdown, true);
   await core.summary.write();
 }
+
+/** The registry and promotion target: GitHub when a token and GITHUB_REPOSITORY are at hand, else local git. */
+export async function promotionTargetFromInputs() {
+  const token = core.getInput("github-token").trim();
+  if (token) core.setSecret(token);
+  const { createPromotionTarget } = await import("../../stages/registry/create-registry.ts");
+  return createPromotionTarget({ github: { token: token || undefined } });
+}
+
+/** Param overrides from the action's inputs named like the CLI aliases (trees, max-depth, ...). */
+export async function paramsFromInputs() {
+  const { loadParams, PARAM_ALIASES } = await import("../../stages/params/params.ts");
+  const overrides = Object.fromEntries(
+    Object.keys(PARAM_ALIASES).map((alias) => [alias, core.getInput(alias).trim() || undefined]),
+  );
+  return loadParams(input("params-file", "params.json"), overrides);
+}
