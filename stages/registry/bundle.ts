@@ -22,7 +22,8 @@ const manifestSchema = z.looseObject({
   params: z.record(z.string(), z.unknown()),
   metrics: z.looseObject({
     train: z.looseObject({ rmse: finite, mae: finite, r2: finite }),
-    oob: z.looseObject({ rmse: finite }),
+    // Null for engines that cannot tell (ml-random-forest).
+    oob: z.looseObject({ rmse: finite }).nullable(),
     validation: z.looseObject({ rmse: finite, mae: finite, r2: finite }),
   }),
   featureImportances: z.record(z.string(), z.number()).optional(),
@@ -159,7 +160,7 @@ export function lineageFromManifest(manifest: BundleManifest): Lineage {
     params: manifest.params,
     metrics: {
       train: { rmse: train.rmse, mae: train.mae, r2: train.r2 },
-      oob: { rmse: oob.rmse },
+      oob: oob ? { rmse: oob.rmse } : null,
       validation: { rmse: validation.rmse, mae: validation.mae, r2: validation.r2 },
     },
     data: { inputSha256: manifest.data.inputSha256, featuresSha256: manifest.data.featuresSha256 },

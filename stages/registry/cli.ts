@@ -165,7 +165,7 @@ const showCommand: Command = {
       lines.push(
         `  model        ${lineage.model.file} ${lineage.model.bytes} bytes sha256 ${lineage.model.sha256}`,
         `  engine       ${lineage.engine.name} ${lineage.engine.version}`,
-        `  rmse         train ${train.rmse.toFixed(1)}  oob ${oob.rmse.toFixed(1)}  validation ${validation.rmse.toFixed(1)}`,
+        `  rmse         train ${train.rmse.toFixed(1)}  oob ${oob ? oob.rmse.toFixed(1) : "n/a"}  validation ${validation.rmse.toFixed(1)}`,
         `  data         input ${lineage.data.inputSha256}`,
         `               features ${lineage.data.featuresSha256}`,
         `  schema       ${lineage.featureSchemaSha256} (${lineage.features.length} features)`,

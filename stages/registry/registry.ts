@@ -67,7 +67,7 @@ export function releaseBody(name: string, version: string, lineage: Lineage | nu
     "",
     "| metric | train | out-of-bag | validation |",
     "| --- | ---: | ---: | ---: |",
-    `| RMSE | ${formatNumber(train.rmse)} | ${formatNumber(oob.rmse)} | ${formatNumber(validation.rmse)} |`,
+    `| RMSE | ${formatNumber(train.rmse)} | ${oob ? formatNumber(oob.rmse) : "n/a"} | ${formatNumber(validation.rmse)} |`,
     `| MAE | ${formatNumber(train.mae)} | | ${formatNumber(validation.mae)} |`,
     `| R² | ${formatNumber(train.r2)} | | ${formatNumber(validation.r2)} |`,
     "",

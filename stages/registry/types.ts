@@ -2,7 +2,7 @@
 
 export interface ModelMetrics {
   train: { rmse: number; mae: number; r2: number };
-  oob: { rmse: number };
+  oob: { rmse: number } | null;
   validation: { rmse: number; mae: number; r2: number };
 }
 
