@@ -16,7 +16,7 @@ import { FEATURES_FILES, runFeatures } from "../stages/features/features.ts";
 import { DEFAULT_FOREST_PARAMS } from "../stages/forest/params.ts";
 import { runIngest } from "../stages/ingest/ingest.ts";
 import { sha256File } from "../stages/io/files.ts";
-import { BUNDLE_FILES, type ModelManifest } from "../stages/train/bundle.ts";
+import { BUNDLE_FILES, type ModelManifest, readBundle } from "../stages/train/bundle.ts";
 import { loadSplit } from "../stages/train/dataset.ts";
 import { runTrain } from "../stages/train/train.ts";
 
@@ -172,8 +172,12 @@ async function prepareModels(
   const key = (await sha256File(join(featuresDir, FEATURES_FILES.features))).slice(0, 12);
 
   const bundleDir = join(BENCH_DIR, `bundle-${key}-${trees}`);
-  const manifestPath = join(bundleDir, BUNDLE_FILES.manifest);
-  if (existsSync(manifestPath)) {
+  // A cached bundle is reused only while this checkout can still load it (the model file format may change).
+  const cached = await readBundle(bundleDir).then(
+    () => true,
+    () => false,
+  );
+  if (cached) {
     console.error(`bench serve: reusing ${bundleDir}`);
   } else {
     console.error(`bench serve: training our ${trees}-tree forest…`);
@@ -184,7 +188,9 @@ async function prepareModels(
       context: { commit: null, run: null },
     });
   }
-  const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as ModelManifest;
+  const manifest = JSON.parse(
+    await readFile(join(bundleDir, BUNDLE_FILES.manifest), "utf8"),
+  ) as ModelManifest;
   console.error(`bench serve: our validation RMSE ${manifest.metrics.validation.rmse.toFixed(0)}`);
 
   const anchorDir = join(BENCH_DIR, `anchor-${key}`);

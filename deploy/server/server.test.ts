@@ -144,6 +144,9 @@ describe("POST /predict", () => {
     const malformed = await postJson(`${url}/predict`, '{"longitude": -122,');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error).toMatch(/^malformed JSON/);
+    const empty = await fetch(`${url}/predict`, { method: "POST" });
+    expect(empty.status).toBe(422);
+    expect(((await empty.json()) as { error: string }).error).toMatch(/no body/);
     for (const answer of [big, text, malformed])
       expect(JSON.stringify(answer.body)).not.toMatch(/\n\s+at /);
   });
@@ -257,6 +260,8 @@ describe("model and operations routes", () => {
     const docs = await fetch(`${url}/docs/`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toMatch(/swagger-ui/i);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/http_requests_total\{method="GET",route="\/docs",status="200"\}/);
   });
 
   it("guards POST /admin/reload with the bearer token", async () => {
@@ -296,6 +301,9 @@ describe("readiness", () => {
       expect(((await before.json()) as { error: string }).error).toMatch(/no model is loaded/);
       const predict = await postJson(`${empty.url}/predict`, sampleRecord(1));
       expect(predict.status).toBe(503);
+      const model = await fetch(`${empty.url}/model`);
+      expect(model.status).toBe(503);
+      expect(await model.json()).toMatchObject({ lastReloadFailure: { trigger: "startup" } });
       await makeTestBundle(join(temp.dir, "models", "current"), { version: "v2.0.0" });
       await waitFor(
         "the model to load",

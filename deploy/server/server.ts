@@ -129,7 +129,8 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
     const started = process.hrtime.bigint();
     if (draining) res.setHeader("Connection", "close");
     res.on("finish", () => {
-      const route = req.route?.path ?? (req.path.startsWith("/docs") ? "/docs" : "unmatched");
+      const route =
+        req.route?.path ?? (req.originalUrl.startsWith("/docs") ? "/docs" : "unmatched");
       metrics.observeRequest(
         req.method,
         route,
@@ -142,10 +143,10 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
 
   const jsonBody: RequestHandler[] = [
     (req, _res, next) => {
-      if (
-        !req.readable ||
-        (req.headers["content-length"] === "0" && !req.headers["transfer-encoding"])
-      ) {
+      const length = req.headers["content-length"];
+      const hasBody =
+        req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+      if (!hasBody) {
         next(
           new RequestError(422, "the request has no body; expected JSON", [
             { field: "(body)", message: "expected a JSON object (or an array of objects)" },
@@ -202,7 +203,13 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
   });
 
   app.get("/model", (_req, res) => {
-    const model = requireModel(models);
+    const model = models.current;
+    if (!model) {
+      res
+        .status(503)
+        .json({ error: requireModelMessage(models), lastReloadFailure: models.lastFailure });
+      return;
+    }
     const { manifest } = model;
     res.json({
       name: model.name,
