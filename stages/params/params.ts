@@ -31,6 +31,8 @@ export const PARAM_ALIASES: Record<string, string> = {
   "max-quarantine": "ingest.maxQuarantineShare",
 };
 
+const SECTIONS = ["ingest", "features", "train", "evaluate"];
+
 class ParamError extends Error {}
 
 /** Parses an override's text: numbers, `null`, `true`/`false`, else the string itself. */
@@ -56,12 +58,12 @@ export function resolveParams(
     if (text === undefined || text.trim() === "") continue;
     const path = PARAM_ALIASES[key] ?? key;
     const [section, name, ...rest] = path.split(".");
-    if (!name || rest.length > 0 || !(section in merged)) {
+    if (!name || rest.length > 0 || !SECTIONS.includes(section)) {
       throw new ParamError(
-        `${key}: unknown param; expected section.name (sections: ${Object.keys(merged).join(", ")}) or one of ${Object.keys(PARAM_ALIASES).join(", ")}`,
+        `${key}: unknown param; expected section.name (sections: ${SECTIONS.join(", ")}) or one of ${Object.keys(PARAM_ALIASES).join(", ")}`,
       );
     }
-    merged[section][name] = parseValue(text);
+    merged[section] = { ...merged[section], [name]: parseValue(text) };
   }
   return validateParams(merged, source);
 }

@@ -15,7 +15,7 @@ import type { PromotionTarget } from "../registry/promotion.ts";
 import { preparePromotion } from "../registry/promotion.ts";
 import type { ModelManifest } from "../train/bundle.ts";
 import { describeModel } from "../train/command.ts";
-import { runTrain } from "../train/train.ts";
+import { currentCommit, runTrain } from "../train/train.ts";
 
 export interface PipelineOptions {
   /** The raw CSV; fetched (and verified) when missing. */
@@ -92,6 +92,7 @@ export const PIPELINE_STAGES: PipelineStage[] = [
         featuresDir: join(workDir, "features"),
         outDir: bundleDir,
         params: params.train,
+        context: { commit: await currentCommit(options.repoDir) },
         onProgress: progressPrinter("  train", "trees"),
       })) as ModelManifest;
       const { registry } = await registryOf(options, state);

@@ -237,11 +237,11 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
 }
 
-/** The commit checked out in the current folder: GITHUB_SHA inside Actions, else git's HEAD. */
-export async function currentCommit(): Promise<string | null> {
+/** The commit checked out in `dir`: GITHUB_SHA inside Actions, else git's HEAD. */
+export async function currentCommit(dir = process.cwd()): Promise<string | null> {
   if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
   try {
-    const { stdout } = await promisify(execFile)("git", ["rev-parse", "HEAD"]);
+    const { stdout } = await promisify(execFile)("git", ["rev-parse", "HEAD"], { cwd: dir });
     return stdout.trim();
   } catch {
     return null;
