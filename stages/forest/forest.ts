@@ -59,25 +59,63 @@ export function datasetSha256(data: Dataset): string {
   return hash.digest("hex");
 }
 
+/** Bits of a walk record that hold the split feature (0..nFeatures, nFeatures marking a leaf). */
+function featureBits(nFeatures: number): number {
+  return 32 - Math.clz32(nFeatures);
+}
+
 /**
- * Right-child index of every split node (absolute), from preorder structure; throws when the
- * nodes of a tree do not form exactly one complete binary tree.
+ * Fills the walk records (see Forest) from preorder trees in one pass, and checks on the way that
+ * every tree's nodes form exactly one complete binary tree with split features in range.
  */
-function rightChildren(treeOffsets: Int32Array, nodeFeature: Int16Array): Int32Array {
-  const right = new Int32Array(nodeFeature.length).fill(-1);
-  const pending = new Int32Array(nodeFeature.length + 1);
+function fillWalk(
+  trees: ForestTrees,
+  nFeatures: number,
+  walkInt: Int32Array,
+  walkFloat: Float32Array,
+): void {
+  const { treeOffsets, nodeFeature, nodeValue } = trees;
+  const shift = featureBits(nFeatures);
+  let largest = 0;
+  for (let t = 0; t + 1 < treeOffsets.length; t++) {
+    const size = treeOffsets[t + 1] - treeOffsets[t];
+    if (size >= 2 ** (32 - shift)) {
+      throw new Error(
+        `tree ${t} has ${size} nodes; with ${nFeatures} features a tree may have at most ${2 ** (32 - shift) - 1}`,
+      );
+    }
+    largest = Math.max(largest, size);
+  }
+  const pending = new Int32Array(largest + 1);
   for (let t = 0; t + 1 < treeOffsets.length; t++) {
     const begin = treeOffsets[t];
     const end = treeOffsets[t + 1];
     let top = 0;
     let node = begin;
     let complete = false;
-    // Walk the preorder sequence; a leaf ends a left branch and the next node is the right child
-    // of the most recent split still waiting for one.
+    // In preorder, a leaf ends a left branch: the next node is the right child of the most recent
+    // split still waiting for one.
     for (; node < end && !complete; node++) {
-      if (nodeFeature[node] >= 0) pending[top++] = node;
-      else if (top === 0) complete = true;
-      else right[pending[--top]] = node + 1;
+      const feature = nodeFeature[node];
+      walkFloat[2 * node + 1] = nodeValue[node];
+      if (feature >= 0) {
+        if (feature >= nFeatures) {
+          throw new Error(
+            `node ${node}: split feature ${feature} is out of range; the forest has ${nFeatures} features`,
+          );
+        }
+        walkInt[2 * node] = feature;
+        pending[top++] = node;
+      } else {
+        if (feature !== -1)
+          throw new Error(`node ${node}: split feature ${feature} is out of range`);
+        walkInt[2 * node] = nFeatures;
+        if (top === 0) complete = true;
+        else {
+          const split = pending[--top];
+          walkInt[2 * split] |= (node + 1 - split) << shift;
+        }
+      }
     }
     if (!complete || node !== end) {
       throw new Error(
@@ -85,7 +123,6 @@ function rightChildren(treeOffsets: Int32Array, nodeFeature: Int16Array): Int32A
       );
     }
   }
-  return right;
 }
 
 export class Forest implements ForestPredictor {
@@ -96,18 +133,21 @@ export class Forest implements ForestPredictor {
   readonly trainingDataSha256: string;
   readonly treeStart: number;
   readonly nTrees: number;
+  /** nTrees + 1 offsets into the nodes. */
   readonly treeOffsets: Int32Array;
-  readonly nodeFeature: Int16Array;
-  readonly nodeValue: Float32Array;
+  /** Raw weighted impurity decrease, nTrees * nFeatures. */
   readonly treeImportances: Float64Array;
   /**
-   * The trees as prediction walks them: 3 words per node (split feature, right child's word
-   * index, float32 threshold or leaf value), so a node is one cache line rather than three.
-   * A leaf reads feature nFeatures, which the walk's row copy holds as NaN, and its right child
-   * is itself: a walk that reached a leaf stays there, so trees can be walked in lockstep.
+   * The nodes as prediction walks them, 8 bytes each: an int holding the split feature in its low
+   * bits and the distance to the right child (in nodes) above them, then the float32 threshold
+   * or leaf value. The left child is the next node. A leaf reads feature nFeatures, which the
+   * walk's row copy holds as NaN, and its right child is itself: a walk that reached a leaf stays
+   * there, so trees can be walked in lockstep. Distances are relative, so trees can be moved.
    */
   private readonly walkInt: Int32Array;
   private readonly walkFloat: Float32Array;
+  private readonly shift: number;
+  private readonly mask: number;
   /** The row being predicted, plus the NaN that leaves compare. */
   private readonly row: Float64Array;
 
@@ -120,26 +160,28 @@ export class Forest implements ForestPredictor {
     this.treeStart = info.treeStart;
     this.nTrees = trees.treeOffsets.length - 1;
     this.treeOffsets = trees.treeOffsets;
-    this.nodeFeature = trees.nodeFeature;
-    this.nodeValue = trees.nodeValue;
     this.treeImportances = trees.treeImportances;
-    for (let node = 0; node < this.nodeFeature.length; node++) {
-      if (this.nodeFeature[node] >= this.nFeatures || this.nodeFeature[node] < -1) {
-        throw new Error(
-          `node ${node}: split feature ${this.nodeFeature[node]} is out of range; the forest has ${this.nFeatures} features`,
-        );
-      }
+    if (this.featureNames.length !== this.nFeatures) {
+      throw new Error(
+        `${this.featureNames.length} feature names for ${this.nFeatures} features; expected one per feature`,
+      );
     }
-    const right = rightChildren(this.treeOffsets, this.nodeFeature);
-    const walk = new ArrayBuffer(this.nodeFeature.length * 12);
+    if (this.treeImportances.length !== this.nTrees * this.nFeatures) {
+      throw new Error(
+        `${this.treeImportances.length} importances for ${this.nTrees} trees of ${this.nFeatures} features`,
+      );
+    }
+    if (this.nTrees < 1) throw new Error("a forest needs at least one tree");
+    const nodes = trees.nodeFeature.length;
+    if (trees.nodeValue.length !== nodes || this.treeOffsets[this.nTrees] !== nodes) {
+      throw new Error(`the trees' offsets and node arrays disagree on the number of nodes`);
+    }
+    const walk = new ArrayBuffer(nodes * 8);
     this.walkInt = new Int32Array(walk);
     this.walkFloat = new Float32Array(walk);
-    for (let node = 0; node < this.nodeFeature.length; node++) {
-      const leaf = this.nodeFeature[node] < 0;
-      this.walkInt[3 * node] = leaf ? this.nFeatures : this.nodeFeature[node];
-      this.walkInt[3 * node + 1] = leaf ? 3 * node : 3 * right[node];
-      this.walkFloat[3 * node + 2] = this.nodeValue[node];
-    }
+    fillWalk(trees, this.nFeatures, this.walkInt, this.walkFloat);
+    this.shift = featureBits(this.nFeatures);
+    this.mask = (1 << this.shift) - 1;
     this.row = new Float64Array(this.nFeatures + 1);
     this.row[this.nFeatures] = Number.NaN;
   }
@@ -150,7 +192,25 @@ export class Forest implements ForestPredictor {
   }
 
   get nodeCount(): number {
-    return this.nodeFeature.length;
+    return this.walkFloat.length / 2;
+  }
+
+  /** The stored form of the trees: per node, the split feature (-1 for a leaf) and the value. */
+  storedTrees(): ForestTrees {
+    const nodes = this.nodeCount;
+    const nodeFeature = new Int16Array(nodes);
+    const nodeValue = new Float32Array(nodes);
+    for (let node = 0; node < nodes; node++) {
+      const feature = this.walkInt[2 * node] & this.mask;
+      nodeFeature[node] = feature === this.nFeatures ? -1 : feature;
+      nodeValue[node] = this.walkFloat[2 * node + 1];
+    }
+    return {
+      treeOffsets: this.treeOffsets,
+      nodeFeature,
+      nodeValue,
+      treeImportances: this.treeImportances,
+    };
   }
 
   predictOne(row: ArrayLike<number>): number {
@@ -179,89 +239,103 @@ export class Forest implements ForestPredictor {
   }
 
   /**
-   * The mean of the trees' leaf values for this.row. Trees are walked four at a time in lockstep:
-   * their nodes are cache misses, and four independent walks keep four misses in flight.
+   * The mean of the trees' leaf values for this.row. Trees are walked eight at a time in
+   * lockstep: their nodes are cache misses, and independent walks keep several misses in flight.
    */
   private predictRow(): number {
-    const { treeOffsets, walkInt, walkFloat, nTrees, nFeatures } = this;
+    const { treeOffsets, walkInt: wi, walkFloat: wf, nTrees, nFeatures: leaf, shift, mask } = this;
     const x = this.row;
     let sum = 0;
     let t = 0;
     for (; t + 8 <= nTrees; t += 8) {
-      let a = 3 * treeOffsets[t + 0];
-      let b = 3 * treeOffsets[t + 1];
-      let c = 3 * treeOffsets[t + 2];
-      let d = 3 * treeOffsets[t + 3];
-      let e = 3 * treeOffsets[t + 4];
-      let f = 3 * treeOffsets[t + 5];
-      let g = 3 * treeOffsets[t + 6];
-      let h = 3 * treeOffsets[t + 7];
-      let fa = walkInt[a];
-      let fb = walkInt[b];
-      let fc = walkInt[c];
-      let fd = walkInt[d];
-      let fe = walkInt[e];
-      let ff = walkInt[f];
-      let fg = walkInt[g];
-      let fh = walkInt[h];
+      let a = 2 * treeOffsets[t + 0];
+      let b = 2 * treeOffsets[t + 1];
+      let c = 2 * treeOffsets[t + 2];
+      let d = 2 * treeOffsets[t + 3];
+      let e = 2 * treeOffsets[t + 4];
+      let f = 2 * treeOffsets[t + 5];
+      let g = 2 * treeOffsets[t + 6];
+      let h = 2 * treeOffsets[t + 7];
+      let ma = wi[a];
+      let mb = wi[b];
+      let mc = wi[c];
+      let md = wi[d];
+      let me = wi[e];
+      let mf = wi[f];
+      let mg = wi[g];
+      let mh = wi[h];
+      let fa = ma & mask;
+      let fb = mb & mask;
+      let fc = mc & mask;
+      let fd = md & mask;
+      let fe = me & mask;
+      let ff = mf & mask;
+      let fg = mg & mask;
+      let fh = mh & mask;
       while (
-        fa !== nFeatures ||
-        fb !== nFeatures ||
-        fc !== nFeatures ||
-        fd !== nFeatures ||
-        fe !== nFeatures ||
-        ff !== nFeatures ||
-        fg !== nFeatures ||
-        fh !== nFeatures
+        fa !== leaf ||
+        fb !== leaf ||
+        fc !== leaf ||
+        fd !== leaf ||
+        fe !== leaf ||
+        ff !== leaf ||
+        fg !== leaf ||
+        fh !== leaf
       ) {
-        a = x[fa] <= walkFloat[a + 2] ? a + 3 : walkInt[a + 1];
-        b = x[fb] <= walkFloat[b + 2] ? b + 3 : walkInt[b + 1];
-        c = x[fc] <= walkFloat[c + 2] ? c + 3 : walkInt[c + 1];
-        d = x[fd] <= walkFloat[d + 2] ? d + 3 : walkInt[d + 1];
-        e = x[fe] <= walkFloat[e + 2] ? e + 3 : walkInt[e + 1];
-        f = x[ff] <= walkFloat[f + 2] ? f + 3 : walkInt[f + 1];
-        g = x[fg] <= walkFloat[g + 2] ? g + 3 : walkInt[g + 1];
-        h = x[fh] <= walkFloat[h + 2] ? h + 3 : walkInt[h + 1];
-        fa = walkInt[a];
-        fb = walkInt[b];
-        fc = walkInt[c];
-        fd = walkInt[d];
-        fe = walkInt[e];
-        ff = walkInt[f];
-        fg = walkInt[g];
-        fh = walkInt[h];
+        a = x[fa] <= wf[a + 1] ? a + 2 : a + 2 * (ma >>> shift);
+        b = x[fb] <= wf[b + 1] ? b + 2 : b + 2 * (mb >>> shift);
+        c = x[fc] <= wf[c + 1] ? c + 2 : c + 2 * (mc >>> shift);
+        d = x[fd] <= wf[d + 1] ? d + 2 : d + 2 * (md >>> shift);
+        e = x[fe] <= wf[e + 1] ? e + 2 : e + 2 * (me >>> shift);
+        f = x[ff] <= wf[f + 1] ? f + 2 : f + 2 * (mf >>> shift);
+        g = x[fg] <= wf[g + 1] ? g + 2 : g + 2 * (mg >>> shift);
+        h = x[fh] <= wf[h + 1] ? h + 2 : h + 2 * (mh >>> shift);
+        ma = wi[a];
+        mb = wi[b];
+        mc = wi[c];
+        md = wi[d];
+        me = wi[e];
+        mf = wi[f];
+        mg = wi[g];
+        mh = wi[h];
+        fa = ma & mask;
+        fb = mb & mask;
+        fc = mc & mask;
+        fd = md & mask;
+        fe = me & mask;
+        ff = mf & mask;
+        fg = mg & mask;
+        fh = mh & mask;
       }
-      sum += walkFloat[a + 2];
-      sum += walkFloat[b + 2];
-      sum += walkFloat[c + 2];
-      sum += walkFloat[d + 2];
-      sum += walkFloat[e + 2];
-      sum += walkFloat[f + 2];
-      sum += walkFloat[g + 2];
-      sum += walkFloat[h + 2];
+      sum += wf[a + 1];
+      sum += wf[b + 1];
+      sum += wf[c + 1];
+      sum += wf[d + 1];
+      sum += wf[e + 1];
+      sum += wf[f + 1];
+      sum += wf[g + 1];
+      sum += wf[h + 1];
     }
-    for (; t < nTrees; t++) {
-      let a = 3 * treeOffsets[t];
-      let fa = walkInt[a];
-      while (fa !== nFeatures) {
-        a = x[fa] <= walkFloat[a + 2] ? a + 3 : walkInt[a + 1];
-        fa = walkInt[a];
-      }
-      sum += walkFloat[a + 2];
-    }
+    for (; t < nTrees; t++) sum += this.walk(t, x, 0);
     return sum / nTrees;
   }
 
   /** The leaf value of tree t (0-based within this forest) for the row starting at x[base]. */
   predictTree(t: number, x: Float64Array, base: number): number {
-    const { walkInt, walkFloat, nFeatures } = this;
-    let at = 3 * this.treeOffsets[t];
-    let f = walkInt[at];
-    while (f !== nFeatures) {
-      at = x[base + f] <= walkFloat[at + 2] ? at + 3 : walkInt[at + 1];
-      f = walkInt[at];
+    return this.walk(t, x, base);
+  }
+
+  private walk(t: number, x: Float64Array, base: number): number {
+    const { walkInt: wi, walkFloat: wf, nFeatures: leaf, shift, mask } = this;
+    let a = 2 * this.treeOffsets[t];
+    let m = wi[a];
+    let f = m & mask;
+    while (f !== leaf) {
+      a = x[base + f] <= wf[a + 1] ? a + 2 : a + 2 * (m >>> shift);
+      m = wi[a];
+      f = m & mask;
     }
-    return walkFloat[at + 2];
+    return wf[a + 1];
   }
 
   /** Impurity-based importances like sklearn: per-tree normalized, averaged, normalized again. */
@@ -310,9 +384,10 @@ function treesOf(
   forest: Forest,
 ): { feature: Int16Array; value: Float32Array; importance: Float64Array }[] {
   const { treeOffsets, nFeatures } = forest;
+  const stored = forest.storedTrees();
   return Array.from({ length: forest.nTrees }, (_, t) => ({
-    feature: forest.nodeFeature.subarray(treeOffsets[t], treeOffsets[t + 1]),
-    value: forest.nodeValue.subarray(treeOffsets[t], treeOffsets[t + 1]),
+    feature: stored.nodeFeature.subarray(treeOffsets[t], treeOffsets[t + 1]),
+    value: stored.nodeValue.subarray(treeOffsets[t], treeOffsets[t + 1]),
     importance: forest.treeImportances.subarray(t * nFeatures, (t + 1) * nFeatures),
   }));
 }

@@ -76,6 +76,7 @@ export function serializeForest(forest: Forest): Uint8Array {
   }
   requireLittleEndian();
   const nodes = forest.nodeCount;
+  const { nodeFeature, nodeValue } = forest.storedTrees();
   const featureBytes: 1 | 2 = forest.nFeatures < 255 ? 1 : 2;
   const header: ModelHeader = {
     format: FORMAT_NAME,
@@ -100,7 +101,7 @@ export function serializeForest(forest: Forest): Uint8Array {
   const payload = file.subarray(PREFIX_BYTES);
   payload.set(headerBytes, 0);
   payload.set(bytesOf(forest.treeImportances), importancesAt);
-  payload.set(bytesOf(forest.nodeValue), valuesAt);
+  payload.set(bytesOf(nodeValue), valuesAt);
   const counts = new Uint32Array(forest.nTrees);
   for (let t = 0; t < forest.nTrees; t++) {
     counts[t] = forest.treeOffsets[t + 1] - forest.treeOffsets[t];
@@ -109,11 +110,11 @@ export function serializeForest(forest: Forest): Uint8Array {
   if (featureBytes === 1) {
     const features = payload.subarray(featuresAt);
     for (let i = 0; i < nodes; i++) {
-      const f = forest.nodeFeature[i];
+      const f = nodeFeature[i];
       features[i] = f < 0 ? 255 : f;
     }
   } else {
-    payload.set(bytesOf(forest.nodeFeature), featuresAt);
+    payload.set(bytesOf(nodeFeature), featuresAt);
   }
 
   file.set(new TextEncoder().encode(MAGIC), 0);
