@@ -1,6 +1,8 @@
 // The command line: `npm run stage -- <command> [options]`, `npm run pipeline`, `npm run data:fetch`.
 import { type Command, runCommand, UsageError } from "./cli/command.ts";
 import { fetchCommand } from "./data/fetch.ts";
+import { deployCommand } from "./deploy/command.ts";
+import { evaluateCommand } from "./evaluate/command.ts";
 import { featuresCommand } from "./features/command.ts";
 import { ingestCommand } from "./ingest/command.ts";
 import { pipelineCommand } from "./pipeline/command.ts";
@@ -12,6 +14,8 @@ const COMMANDS: Command[] = [
   featuresCommand,
   trainCommand,
   mergeCommand,
+  evaluateCommand,
+  deployCommand,
   pipelineCommand,
 ];
 const INVOCATION = "node stages/cli.ts";
