@@ -118,6 +118,21 @@ describe("trainForest", () => {
     expect(bound).toBeLessThan(0.1 * slope);
   });
 
+  it("trains on more than 65,536 rows (32-bit row lists)", async () => {
+    const data = makeData(70_000, 2, (row) => (row[0] > 0.5 ? 10 : 0), 11);
+    const forest = await trainForest(data, params({ nEstimators: 2 }), { workers: 2 });
+    // Each tree splits x0 at a bin edge next to the step: rows away from it are predicted exactly.
+    const predictions = forest.predict(data.x, data.nRows);
+    let exact = 0;
+    for (let i = 0; i < data.nRows; i++) {
+      if (Math.abs(data.x[i * 2] - 0.5) > 0.01) {
+        expect(predictions[i]).toBe(data.y[i]);
+        exact++;
+      }
+    }
+    expect(exact).toBeGreaterThan(60_000);
+  });
+
   it("predicts the same in batch and one row at a time, from any array type", async () => {
     const data = makeData(300, 4, noisy);
     const forest = await trainForest(data, params(), { workers: 1 });

@@ -36,6 +36,9 @@ export interface GrownTree {
   importance: Float64Array;
 }
 
+/** Row indices: 16-bit when the data has at most 65,536 rows. */
+type RowList = Uint16Array | Int32Array;
+
 export class TreeGrower {
   private readonly data: BinnedData;
   private readonly params: ForestParams;
@@ -48,8 +51,8 @@ export class TreeGrower {
   /** Per row: bootstrap weight times centered target, and bootstrap weight. */
   private readonly rowStats: Float64Array;
   /** Per feature, the rows of every open node ordered by bin: lists[f * nRows + position]. */
-  private readonly lists: Int32Array;
-  private readonly spare: Int32Array;
+  private readonly lists: RowList;
+  private readonly spare: RowList;
   private readonly goesLeft: Uint8Array;
   private readonly featureOrder: Int32Array;
 
@@ -86,8 +89,10 @@ export class TreeGrower {
     this.maxDepth = params.maxDepth ?? 2 ** 31 - 1;
     const n = data.nRows;
     this.rowStats = new Float64Array(2 * n);
-    this.lists = new Int32Array(this.nFeatures * n);
-    this.spare = new Int32Array(n);
+    // Row indices take 2 bytes when they can: half the memory traffic of the scans and splits.
+    this.lists =
+      n <= 65_536 ? new Uint16Array(this.nFeatures * n) : new Int32Array(this.nFeatures * n);
+    this.spare = n <= 65_536 ? new Uint16Array(n) : new Int32Array(n);
     this.goesLeft = new Uint8Array(n);
     this.featureOrder = new Int32Array(this.nFeatures);
     this.stackStart = new Int32Array(n + 2);
@@ -202,7 +207,7 @@ export class TreeGrower {
   }
 
   /** True when every row of the node has the same target. */
-  private isPure(lists: Int32Array, start: number, end: number): boolean {
+  private isPure(lists: RowList, start: number, end: number): boolean {
     const { y } = this.data;
     const first = y[lists[start]];
     for (let p = start + 1; p < end; p++) if (y[lists[p]] !== first) return false;
@@ -210,7 +215,7 @@ export class TreeGrower {
   }
 
   /** The weighted mean target of the node's rows. */
-  private leafValue(lists: Int32Array, start: number, end: number): number {
+  private leafValue(lists: RowList, start: number, end: number): number {
     const { y } = this.data;
     const { rowStats } = this;
     let sum = 0;
@@ -229,13 +234,7 @@ export class TreeGrower {
    * ties at random, as in sklearn). Like sklearn, features constant in the node do not count
    * towards maxFeatures.
    */
-  private search(
-    lists: Int32Array,
-    start: number,
-    end: number,
-    sum: number,
-    weight: number,
-  ): boolean {
+  private search(lists: RowList, start: number, end: number, sum: number, weight: number): boolean {
     const { colBins } = this.data;
     const { rowStats, nRows, nFeatures, featureOrder, rng } = this;
     const minLeaf = this.params.minSamplesLeaf;
@@ -309,7 +308,7 @@ export class TreeGrower {
    * The split of a node with two rows: the first feature, in random order, that separates them
    * (every such feature gives the same partition, so this is the general search without its scans).
    */
-  private searchPair(lists: Int32Array, start: number, sum: number, weight: number): boolean {
+  private searchPair(lists: RowList, start: number, sum: number, weight: number): boolean {
     const { colBins } = this.data;
     const { rowStats, nRows, nFeatures, featureOrder, rng } = this;
     const a = lists[start];
