@@ -1,5 +1,12 @@
 // The ingest stage: raw housing CSV -> validated, imputed Parquet + quarantine + report.
-import { open, rm, stat } from "node:fs/promises";
+//
+// The CSV is read by Node in line-aligned chunks and each chunk is parsed and validated by
+// polars on its own, so memory stays bounded whatever the file size (polars' own CSV scan
+// maps the whole file into memory). Kept rows go to part Parquet files; one streaming pass
+// then imputes the median and writes clean.parquet. Reasons are built only for failing rows:
+// the hot pass computes one pass/fail flag per row.
+import { createHash, type Hash } from "node:crypto";
+import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { produceDirAtomic, sha256File, writeJsonAtomic } from "../io/files.ts";
@@ -48,6 +55,17 @@ export interface IngestReport {
 /** An input problem the user must fix: the message says what, where and what is expected. */
 export class InputError extends Error {}
 
+/** Bytes of CSV parsed at a time: enough for polars' parallel parser, small enough to bound memory. */
+const CHUNK_BYTES = 32 * 1024 * 1024;
+
+/** The column that holds, per row, the index in CHECKS of the first rule it breaks (null when ok). */
+const CHECK_COLUMN = "check";
+
+const rawName = (column: string) => `raw_${column}`;
+
+/** The quarantine file's columns, in order. */
+const QUARANTINE_COLUMNS = ["row", "rule", "reason", ...REQUIRED_COLUMNS.map(rawName)];
+
 /** Runs the ingest stage: validate every row, quarantine failures, impute, write Parquet. */
 export async function runIngest(options: IngestOptions): Promise<IngestReport> {
   const started = Date.now();
@@ -57,86 +75,60 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
     throw new InputError(`max quarantine share: ${maxShare} is not allowed; expected 0..1`);
   }
   const header = await readHeader(input);
-  const extraColumns = header.filter(
+  const extraColumns = header.columns.filter(
     (name) => !(REQUIRED_COLUMNS as readonly string[]).includes(name),
   );
 
   return produceDirAtomic(outDir, async (tempDir) => {
     onProgress("validating rows");
-    const validatedPath = join(tempDir, "validated.parquet");
-    await readFailing(input, () =>
-      validatedRows(input, header).sinkParquet(validatedPath, { compression: "lz4" }).collect(),
-    );
-    const validated = pl.scanParquet(validatedPath);
-    const ok = pl.col("rule").isNull();
-
-    const totals = (
-      await validated
-        .select(
-          pl.len().alias("read"),
-          ok.sum().alias("kept"),
-          pl.col("total_bedrooms").filter(ok).median().alias("median"),
-          pl.col("total_bedrooms").filter(ok).isNull().sum().alias("missing"),
-        )
-        .collect()
-    ).toRecords()[0] as { read: number; kept: number; median: number | null; missing: number };
-    const read = Number(totals.read);
-    const kept = Number(totals.kept);
+    const partsDir = join(tempDir, "parts");
+    const quarantinePath = join(tempDir, INGEST_FILES.quarantine);
+    const scan = await validateFile(input, header, partsDir, quarantinePath);
+    const { read, kept, missing, median } = scan;
     const quarantined = read - kept;
     if (read === 0) {
       throw new InputError(`${input}: has a header but no data rows; expected at least one row`);
     }
-    const byRule = await countByRule(validated);
+    const byRule = Object.fromEntries(
+      CHECKS.map((check, index) => [check.rule, scan.countsByCheck[index]] as const)
+        .filter(([, count]) => count > 0)
+        .sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
     if (quarantined / read > maxShare) {
       throw new InputError(
-        await tooManyFailures(input, validated, read, quarantined, maxShare, byRule),
+        await tooManyFailures(input, scan.firstFailures, read, quarantined, maxShare, byRule),
       );
     }
-    if (totals.median === null) {
+    if (median === null) {
       throw new InputError(`${input}: column total_bedrooms has no values to take a median from`);
     }
 
-    onProgress("writing clean Parquet and quarantine");
+    onProgress("writing clean Parquet");
     const imputedColumns = NUMERIC_RULES.filter((rule) => rule.imputed).map((rule) => rule.column);
-    const keptRows = validated
-      .filter(ok)
-      .select(
-        pl.col("row"),
-        ...NUMERIC_RULES.map((rule) =>
-          rule.imputed ? pl.col(rule.column).fillNull(totals.median) : pl.col(rule.column),
-        ),
-        pl.col(CATEGORY_RULE.column),
-      );
-    await keptRows.sinkParquet(join(tempDir, INGEST_FILES.clean)).collect();
-    await validated
-      .filter(ok.not())
-      .select("row", "rule", "reason", ...REQUIRED_COLUMNS.map((column) => `raw_${column}`))
-      .sinkCSV(join(tempDir, INGEST_FILES.quarantine))
+    const cleanPath = join(tempDir, INGEST_FILES.clean);
+    await pl
+      .concat(scan.parts.map((part) => pl.scanParquet(part)))
+      .withColumns(...imputedColumns.map((column) => pl.col(column).fillNull(median)))
+      .sinkParquet(cleanPath)
       .collect();
-    await rm(validatedPath);
+    await rm(partsDir, { recursive: true });
 
     const report: IngestReport = {
       stage: "ingest",
-      input: { path: input, sha256: await sha256File(input), bytes: (await stat(input)).size },
+      input: { path: input, sha256: scan.sha256, bytes: scan.bytes },
       rows: { read, kept, quarantined },
       quarantinedByRule: byRule,
       imputed: Object.fromEntries(
         imputedColumns.map((column) => [
           column,
-          { count: Number(totals.missing), value: totals.median as number, method: "median" },
+          { count: missing, value: median, method: "median" },
         ]),
       ),
       extraColumns,
       maxQuarantineShare: maxShare,
       outputs: {
-        clean: {
-          file: INGEST_FILES.clean,
-          sha256: await sha256File(join(tempDir, INGEST_FILES.clean)),
-        },
-        quarantine: {
-          file: INGEST_FILES.quarantine,
-          sha256: await sha256File(join(tempDir, INGEST_FILES.quarantine)),
-        },
+        clean: { file: INGEST_FILES.clean, sha256: await sha256File(cleanPath) },
+        quarantine: { file: INGEST_FILES.quarantine, sha256: await sha256File(quarantinePath) },
       },
       libraries: libraryVersions(),
       createdAt: new Date().toISOString(),
@@ -147,11 +139,18 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
   });
 }
 
+interface Header {
+  /** Column names, trimmed and unquoted. */
+  columns: string[];
+  /** Length of the header line in bytes, line break included: where the data starts. */
+  bytes: number;
+}
+
 /**
  * Reads and checks the header line: the file exists, is not empty, uses commas and
  * has every required column. A UTF-8 BOM and CRLF line endings are accepted.
  */
-async function readHeader(input: string): Promise<string[]> {
+async function readHeader(input: string): Promise<Header> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(input, "r");
@@ -192,110 +191,302 @@ async function readHeader(input: string): Promise<string[]> {
       `${input}: line 1 (header) is missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; found ${columns.join(", ")}`,
     );
   }
-  return columns;
+  const lineBreak = buffer.subarray(0, bytesRead).indexOf(0x0a);
+  return { columns, bytes: lineBreak === -1 ? bytesRead : lineBreak + 1 };
 }
 
-/** Every row with its line number, parsed values, and the first rule it breaks (null when ok). */
-function validatedRows(input: string, header: string[]) {
-  const raw = pl
-    .scanCSV(input, {
-      hasHeader: true,
-      schema: Object.fromEntries(header.map((name) => [name, pl.Utf8])),
-      truncateRaggedLines: true,
-    })
-    // Line numbers of the file: the header is line 1.
-    .withRowIndex("row", 2)
-    .select("row", ...REQUIRED_COLUMNS.map((column) => pl.col(column).str.stripChars(" \t")));
+/** One validation rule as a polars condition, with the words the report and quarantine use. */
+interface Check {
+  /** The name rows are counted under, e.g. `median_income: not a number`. */
+  rule: string;
+  /** True where a row breaks the rule; reads the stripped text `raw_<column>` and the parsed `<column>`. */
+  failed: pl.Expr;
+  column: string;
+  /** The reason written for a failing row, given the column's stripped text. */
+  reason: (text: string) => string;
+}
 
-  const checks: { failed: pl.Expr; rule: string; reason: pl.Expr }[] = [];
+/** Every check in the order they apply: a row is reported under the first one it fails. */
+const CHECKS: Check[] = (() => {
+  const checks: Check[] = [];
   for (const rule of NUMERIC_RULES) {
-    const text = pl.col(rule.column);
-    const value = pl.col(rule.column).cast(pl.Float64, false);
+    const { column } = rule;
+    const text = pl.col(rawName(column));
+    const value = pl.col(column);
     const blank = text.isNull().or(text.eq(pl.lit("")));
-    const quoted = pl.concatString([pl.lit(`${rule.column}: "`), text, pl.lit('"')], "");
     if (!rule.imputed) {
       checks.push({
+        rule: `${column}: missing`,
         failed: blank,
-        rule: `${rule.column}: missing`,
-        reason: pl.lit(`${rule.column}: missing value`),
+        column,
+        reason: () => `${column}: missing value`,
       });
     }
     checks.push({
+      rule: `${column}: not a number`,
       failed: blank.not().and(value.isNull().or(value.isFinite().not())),
-      rule: `${rule.column}: not a number`,
-      reason: pl.concatString([quoted, pl.lit(" is not a number")], ""),
+      column,
+      reason: (found) => `${column}: "${found}" is not a number`,
     });
     const low = rule.above !== undefined ? value.ltEq(rule.above) : value.lt(rule.min ?? -Infinity);
     checks.push({
+      rule: `${column}: out of range`,
       failed: value.isNotNull().and(low.or(value.gt(rule.max ?? Infinity))),
-      rule: `${rule.column}: out of range`,
-      reason: pl.concatString(
-        [quoted, pl.lit(` is out of range; expected ${describeRange(rule)} (${rule.meaning})`)],
-        "",
-      ),
+      column,
+      reason: (found) =>
+        `${column}: "${found}" is out of range; expected ${describeRange(rule)} (${rule.meaning})`,
     });
   }
-  const category = pl.col(CATEGORY_RULE.column);
+  const { column, values } = CATEGORY_RULE;
+  const category = pl.col(rawName(column));
   checks.push({
+    rule: `${column}: missing`,
     failed: category.isNull().or(category.eq(pl.lit(""))),
-    rule: `${CATEGORY_RULE.column}: missing`,
-    reason: pl.lit(`${CATEGORY_RULE.column}: missing value`),
+    column,
+    reason: () => `${column}: missing value`,
   });
   checks.push({
-    failed: category.isIn(CATEGORY_RULE.values).not(),
-    rule: `${CATEGORY_RULE.column}: unknown value`,
-    reason: pl.concatString(
-      [
-        pl.lit(`${CATEGORY_RULE.column}: "`),
-        category,
-        pl.lit(`" is not one of ${CATEGORY_RULE.values.join(", ")}`),
-      ],
-      "",
-    ),
+    rule: `${column}: unknown value`,
+    failed: category.isIn(values).not(),
+    column,
+    reason: (found) => `${column}: "${found}" is not one of ${values.join(", ")}`,
   });
+  return checks;
+})();
 
-  const firstFailing = (pick: (check: (typeof checks)[number]) => pl.Expr) => {
-    let chain = pl.when(checks[0].failed).then(pick(checks[0]));
-    for (const check of checks.slice(1)) chain = chain.when(check.failed).then(pick(check));
-    return chain.otherwise(pl.lit(null));
-  };
-  const rule = firstFailing((check) => pl.lit(check.rule));
-  return raw.select(
-    "row",
-    ...NUMERIC_RULES.map((r) => pl.col(r.column).cast(pl.Float64, false)),
-    pl.col(CATEGORY_RULE.column),
-    rule.alias("rule"),
-    firstFailing((check) => check.reason).alias("reason"),
-    // The raw text of failing rows only, for the quarantine file.
-    ...REQUIRED_COLUMNS.map((column) =>
-      pl.when(rule.isNull()).then(pl.lit(null)).otherwise(pl.col(column)).alias(`raw_${column}`),
-    ),
-  );
+/** Per row, the index of the first check it fails, or null when it passes them all. */
+function firstFailingCheck(): pl.Expr {
+  let chain = pl.when(CHECKS[0].failed).then(pl.lit(0));
+  for (let index = 1; index < CHECKS.length; index++) {
+    chain = chain.when(CHECKS[index].failed).then(pl.lit(index));
+  }
+  return chain.otherwise(pl.lit(null)).cast(pl.UInt8).alias(CHECK_COLUMN);
 }
 
-async function countByRule(validated: pl.LazyDataFrame): Promise<Record<string, number>> {
-  const counts = await validated
-    .filter(pl.col("rule").isNotNull())
-    .groupBy("rule")
-    .agg(pl.len().alias("count"))
-    .sort("rule")
+interface FileScan {
+  read: number;
+  kept: number;
+  /** Kept rows whose total_bedrooms is empty: the ones imputed. */
+  missing: number;
+  /** Median of the kept rows' total_bedrooms, or null when there are none. */
+  median: number | null;
+  /** Quarantined rows per index of CHECKS. */
+  countsByCheck: number[];
+  /** The first few failures in file order, for the error message. */
+  firstFailures: { row: number; reason: string }[];
+  /** The kept rows' Parquet parts, in file order. */
+  parts: string[];
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * Parses and validates `input` chunk by chunk: kept rows to Parquet parts in `partsDir`,
+ * failing rows with their reasons to the quarantine CSV, everything else counted.
+ */
+async function validateFile(
+  input: string,
+  header: Header,
+  partsDir: string,
+  quarantinePath: string,
+): Promise<FileScan> {
+  await mkdir(partsDir);
+  // Every column as text, so that a bad value is reported as found instead of failing the parse.
+  const schema = Object.fromEntries(header.columns.map((name) => [name, pl.Utf8]));
+  const scan: FileScan = {
+    read: 0,
+    kept: 0,
+    missing: 0,
+    median: null,
+    countsByCheck: CHECKS.map(() => 0),
+    firstFailures: [],
+    parts: [],
+    sha256: "",
+    bytes: 0,
+  };
+  const bedrooms: pl.Series[] = [];
+  const hash = createHash("sha256");
+  const quarantine = await open(quarantinePath, "w");
+  try {
+    await quarantine.write(`${QUARANTINE_COLUMNS.join(",")}\n`);
+    for await (const chunk of dataChunks(input, header.bytes, hash)) {
+      scan.bytes += chunk.length;
+      const frame = readFailing(input, () =>
+        pl.readCSV(chunk, { hasHeader: false, schema, truncateRaggedLines: true }),
+      );
+      // Line numbers of the file: the header is line 1.
+      const firstRow = scan.read + 2;
+      scan.read += frame.height;
+      const { kept: keptRows, failing } = await validateChunk(frame, firstRow);
+      if (keptRows.height > 0) {
+        const part = join(partsDir, `${String(scan.parts.length).padStart(6, "0")}.parquet`);
+        // Uncompressed: the parts are read once, right away, from the page cache.
+        keptRows.writeParquet(part, { compression: "uncompressed" });
+        scan.parts.push(part);
+        scan.kept += keptRows.height;
+        const values = keptRows.getColumn("total_bedrooms");
+        scan.missing += values.nullCount();
+        bedrooms.push(values.dropNulls());
+      }
+      if (failing.height > 0) {
+        const rows = quarantineRows(failing, scan);
+        await quarantine.write(rows.writeCSV({ includeHeader: false }));
+      }
+    }
+  } finally {
+    await quarantine.close();
+  }
+  scan.sha256 = hash.digest("hex");
+  scan.bytes += header.bytes;
+  const values = bedrooms.length > 0 ? pl.concat(bedrooms) : null;
+  scan.median = values && values.length > 0 ? (values.median() as number) : null;
+  return scan;
+}
+
+/**
+ * Splits a chunk of text rows into kept rows (`row`, parsed values, category) and failing rows
+ * (`row`, `check`, the stripped text `raw_<column>`), both in file order.
+ */
+async function validateChunk(
+  frame: pl.DataFrame,
+  firstRow: number,
+): Promise<{ kept: pl.DataFrame; failing: pl.DataFrame }> {
+  // Fast path: check the text as read, without stripping blanks (which costs more than the
+  // rest of the checks together). A value with blanks around it never parses as a number nor
+  // matches a category, so such a row fails here and is checked again, stripped, below.
+  const keptColumns = ["row", ...NUMERIC_RULES.map((rule) => rule.column), CATEGORY_RULE.column];
+  const anyFailed = pl
+    .anyHorizontal(CHECKS.map((check) => check.failed))
+    // A null check (a comparison with an empty value) is not a failure, as in firstFailingCheck.
+    .fillNull(false)
+    .alias("failed");
+  const asRead = await withValues(frame.lazy().withRowIndex("row", firstRow), false)
+    .withColumns(anyFailed)
     .collect();
-  return Object.fromEntries(
-    (counts.toRecords() as { rule: string; count: number }[]).map((r) => [r.rule, Number(r.count)]),
-  );
+  const failedAsRead = asRead.getColumn("failed").sum();
+  if (failedAsRead === 0) return { kept: asRead.select(...keptColumns), failing: asRead.clear() };
+
+  const keptAsRead = asRead.filter(pl.col("failed").not()).select(...keptColumns);
+  const rechecked = await withValues(
+    asRead
+      .lazy()
+      .filter(pl.col("failed"))
+      .select("row", ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).alias(column))),
+    true,
+  )
+    .withColumns(firstFailingCheck())
+    .collect();
+  const failing = rechecked.filter(pl.col(CHECK_COLUMN).isNotNull());
+  const keptStripped = rechecked.filter(pl.col(CHECK_COLUMN).isNull()).select(...keptColumns);
+  const kept = keptStripped.height === 0 ? keptAsRead : keptAsRead.vstack(keptStripped).sort("row");
+  return { kept, failing };
+}
+
+/** Text rows with `row`, the text of each column as `raw_<column>` (stripped of blanks or not) and the parsed values. */
+function withValues(rows: pl.LazyDataFrame, strip: boolean): pl.LazyDataFrame {
+  return rows
+    .select(
+      "row",
+      ...REQUIRED_COLUMNS.map((column) =>
+        (strip ? pl.col(column).str.stripChars(" \t") : pl.col(column)).alias(rawName(column)),
+      ),
+    )
+    .withColumns(
+      ...NUMERIC_RULES.map((rule) =>
+        pl.col(rawName(rule.column)).cast(pl.Float64, false).alias(rule.column),
+      ),
+      pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
+    );
+}
+
+/** The quarantine rows of a chunk's failing rows; counts them and keeps the first few for errors. */
+function quarantineRows(failing: pl.DataFrame, scan: FileScan): pl.DataFrame {
+  const checkIndexes = failing.getColumn(CHECK_COLUMN).toArray() as number[];
+  const rowNumbers = failing.getColumn("row").toArray() as number[];
+  const texts = new Map<string, string[]>();
+  const textsOf = (column: string) => {
+    let found = texts.get(column);
+    if (!found) {
+      found = failing.getColumn(rawName(column)).toArray() as string[];
+      texts.set(column, found);
+    }
+    return found;
+  };
+  const rules: string[] = [];
+  const reasons: string[] = [];
+  checkIndexes.forEach((index, i) => {
+    const check = CHECKS[index];
+    const reason = check.reason(textsOf(check.column)[i]);
+    rules.push(check.rule);
+    reasons.push(reason);
+    scan.countsByCheck[index]++;
+    if (scan.firstFailures.length < 5) scan.firstFailures.push({ row: rowNumbers[i], reason });
+  });
+  return failing
+    .withColumns(pl.Series("rule", rules, pl.Utf8), pl.Series("reason", reasons, pl.Utf8))
+    .select(...QUARANTINE_COLUMNS);
+}
+
+/**
+ * The data part of `input` (after the header) in pieces of about CHUNK_BYTES, each ending at a
+ * line break outside quotes so polars can parse it alone. `hash` sees every byte of the file.
+ * Each piece is valid only until the next one is asked for: the buffer is reused.
+ */
+async function* dataChunks(input: string, headerBytes: number, hash: Hash): AsyncGenerator<Buffer> {
+  const handle = await open(input, "r");
+  try {
+    let buffer = Buffer.alloc(Math.max(CHUNK_BYTES, headerBytes));
+    await handle.read(buffer, 0, headerBytes, 0);
+    hash.update(buffer.subarray(0, headerBytes));
+    let position = headerBytes;
+    // Bytes at the start of `buffer` left over from the previous read: an incomplete line.
+    let carried = 0;
+    for (;;) {
+      if (carried === buffer.length) {
+        // One line longer than the buffer: grow it rather than split the line.
+        buffer = Buffer.concat([buffer, Buffer.alloc(buffer.length)]);
+      }
+      const { bytesRead } = await handle.read(buffer, carried, buffer.length - carried, position);
+      hash.update(buffer.subarray(carried, carried + bytesRead));
+      position += bytesRead;
+      const filled = carried + bytesRead;
+      if (bytesRead === 0) {
+        if (filled > 0) yield buffer.subarray(0, filled);
+        return;
+      }
+      const end = endOfLastRecord(buffer, filled);
+      if (end > 0) yield buffer.subarray(0, end);
+      buffer.copy(buffer, 0, end, filled);
+      carried = filled - end;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Where the last complete CSV record in `buffer[0, filled)` ends: after a line break outside quotes. */
+function endOfLastRecord(buffer: Buffer, filled: number): number {
+  const data = buffer.subarray(0, filled);
+  // Without quotes every line break ends a record; the byte scan below is only for quoted text.
+  if (data.indexOf(0x22) === -1) return data.lastIndexOf(0x0a) + 1;
+  let inQuotes = false;
+  let end = 0;
+  for (let i = 0; i < filled; i++) {
+    const byte = data[i];
+    if (byte === 0x22) inQuotes = !inQuotes;
+    else if (byte === 0x0a && !inQuotes) end = i + 1;
+  }
+  return end;
 }
 
 async function tooManyFailures(
   input: string,
-  validated: pl.LazyDataFrame,
+  first: { row: number; reason: string }[],
   read: number,
   quarantined: number,
   maxShare: number,
   byRule: Record<string, number>,
 ): Promise<string> {
-  const first = (
-    await validated.filter(pl.col("rule").isNotNull()).select("row", "reason").head(5).collect()
-  ).toRecords() as { row: number; reason: string }[];
   const percent = (share: number) => `${(share * 100).toFixed(share < 0.1 ? 2 : 1)}%`;
   const lastLineHint = (await endsWithoutNewline(input)) ? " (the last line may be truncated)" : "";
   return [
@@ -325,11 +516,10 @@ async function endsWithoutNewline(path: string): Promise<boolean> {
 }
 
 /** Polars reports bad CSV without the file name: add it. */
-async function readFailing<T>(input: string, read: () => Promise<T>): Promise<T> {
+function readFailing<T>(input: string, read: () => T): T {
   try {
-    return await read();
+    return read();
   } catch (error) {
-    if (error instanceof InputError) throw error;
     throw new InputError(`${input}: could not be read as CSV: ${(error as Error).message}`);
   }
 }
