@@ -69,12 +69,13 @@ function featureBits(nFeatures: number): number {
  * every tree's nodes form exactly one complete binary tree with split features in range.
  */
 function fillWalk(
-  trees: ForestTrees,
+  treeOffsets: Int32Array,
+  nodeFeature: Int16Array,
+  nodeValue: Float32Array,
   nFeatures: number,
   walkInt: Int32Array,
   walkFloat: Float32Array,
 ): void {
-  const { treeOffsets, nodeFeature, nodeValue } = trees;
   const shift = featureBits(nFeatures);
   let largest = 0;
   for (let t = 0; t + 1 < treeOffsets.length; t++) {
@@ -125,6 +126,20 @@ function fillWalk(
   }
 }
 
+/** One tree as a forest walks it: its walk records (8 bytes per node) and raw importances. */
+export interface WalkTree {
+  walk: ArrayBuffer;
+  importance: Float64Array;
+}
+
+/** The walk records of one preorder tree (checked like any stored tree). */
+export function treeWalk(feature: Int16Array, value: Float32Array, nFeatures: number): ArrayBuffer {
+  const walk = new ArrayBuffer(feature.length * 8);
+  const offsets = Int32Array.of(0, feature.length);
+  fillWalk(offsets, feature, value, nFeatures, new Int32Array(walk), new Float32Array(walk));
+  return walk;
+}
+
 export class Forest implements ForestPredictor {
   readonly params: ForestParams;
   readonly nFeatures: number;
@@ -151,35 +166,38 @@ export class Forest implements ForestPredictor {
   /** The row being predicted, plus the NaN that leaves compare. */
   private readonly row: Float64Array;
 
-  constructor(info: ForestInfo, trees: ForestTrees) {
+  /** Use forestFromStored or forestFromWalks: this trusts that `walk` holds valid records. */
+  constructor(
+    info: ForestInfo,
+    walk: ArrayBuffer,
+    treeOffsets: Int32Array,
+    treeImportances: Float64Array,
+  ) {
     this.params = info.params;
     this.nFeatures = info.nFeatures;
     this.featureNames = info.featureNames;
     this.trainingRows = info.trainingRows;
     this.trainingDataSha256 = info.trainingDataSha256;
     this.treeStart = info.treeStart;
-    this.nTrees = trees.treeOffsets.length - 1;
-    this.treeOffsets = trees.treeOffsets;
-    this.treeImportances = trees.treeImportances;
+    this.nTrees = treeOffsets.length - 1;
+    this.treeOffsets = treeOffsets;
+    this.treeImportances = treeImportances;
     if (this.featureNames.length !== this.nFeatures) {
       throw new Error(
         `${this.featureNames.length} feature names for ${this.nFeatures} features; expected one per feature`,
       );
     }
+    if (this.nTrees < 1) throw new Error("a forest needs at least one tree");
     if (this.treeImportances.length !== this.nTrees * this.nFeatures) {
       throw new Error(
         `${this.treeImportances.length} importances for ${this.nTrees} trees of ${this.nFeatures} features`,
       );
     }
-    if (this.nTrees < 1) throw new Error("a forest needs at least one tree");
-    const nodes = trees.nodeFeature.length;
-    if (trees.nodeValue.length !== nodes || this.treeOffsets[this.nTrees] !== nodes) {
-      throw new Error(`the trees' offsets and node arrays disagree on the number of nodes`);
+    if (walk.byteLength !== treeOffsets[this.nTrees] * 8) {
+      throw new Error("the trees' offsets and node records disagree on the number of nodes");
     }
-    const walk = new ArrayBuffer(nodes * 8);
     this.walkInt = new Int32Array(walk);
     this.walkFloat = new Float32Array(walk);
-    fillWalk(trees, this.nFeatures, this.walkInt, this.walkFloat);
     this.shift = featureBits(this.nFeatures);
     this.mask = (1 << this.shift) - 1;
     this.row = new Float64Array(this.nFeatures + 1);
@@ -210,6 +228,19 @@ export class Forest implements ForestPredictor {
       nodeFeature,
       nodeValue,
       treeImportances: this.treeImportances,
+    };
+  }
+
+  /** Tree t's walk records and importances (views into this forest). */
+  walkTree(t: number): { walk: Uint8Array; importance: Float64Array } {
+    const { treeOffsets, nFeatures } = this;
+    return {
+      walk: new Uint8Array(
+        this.walkInt.buffer,
+        treeOffsets[t] * 8,
+        (treeOffsets[t + 1] - treeOffsets[t]) * 8,
+      ),
+      importance: this.treeImportances.subarray(t * nFeatures, (t + 1) * nFeatures),
     };
   }
 
@@ -359,37 +390,46 @@ export class Forest implements ForestPredictor {
   }
 }
 
-/** Builds a forest from per-tree arrays, in the order given. */
-export function forestFromTrees(
+/** Builds a forest from trees in their stored form, checking every tree's structure. */
+export function forestFromStored(info: ForestInfo, trees: ForestTrees): Forest {
+  const nodes = trees.nodeFeature.length;
+  if (
+    trees.nodeValue.length !== nodes ||
+    trees.treeOffsets[trees.treeOffsets.length - 1] !== nodes
+  ) {
+    throw new Error("the trees' offsets and node arrays disagree on the number of nodes");
+  }
+  const walk = new ArrayBuffer(nodes * 8);
+  fillWalk(
+    trees.treeOffsets,
+    trees.nodeFeature,
+    trees.nodeValue,
+    info.nFeatures,
+    new Int32Array(walk),
+    new Float32Array(walk),
+  );
+  return new Forest(info, walk, trees.treeOffsets, trees.treeImportances);
+}
+
+/** Builds a forest from per-tree walk records (see treeWalk), in the order given. */
+export function forestFromWalks(
   info: ForestInfo,
-  trees: { feature: Int16Array; value: Float32Array; importance: Float64Array }[],
+  trees: { walk: ArrayBuffer | Uint8Array; importance: Float64Array }[],
 ): Forest {
   const treeOffsets = new Int32Array(trees.length + 1);
   for (let t = 0; t < trees.length; t++) {
-    treeOffsets[t + 1] = treeOffsets[t] + trees[t].feature.length;
+    treeOffsets[t + 1] = treeOffsets[t] + trees[t].walk.byteLength / 8;
   }
-  const total = treeOffsets[trees.length];
-  const nodeFeature = new Int16Array(total);
-  const nodeValue = new Float32Array(total);
+  const walk = new Uint8Array(treeOffsets[trees.length] * 8);
   const treeImportances = new Float64Array(trees.length * info.nFeatures);
   trees.forEach((tree, t) => {
-    nodeFeature.set(tree.feature, treeOffsets[t]);
-    nodeValue.set(tree.value, treeOffsets[t]);
+    walk.set(
+      tree.walk instanceof Uint8Array ? tree.walk : new Uint8Array(tree.walk),
+      treeOffsets[t] * 8,
+    );
     treeImportances.set(tree.importance, t * info.nFeatures);
   });
-  return new Forest(info, { treeOffsets, nodeFeature, nodeValue, treeImportances });
-}
-
-function treesOf(
-  forest: Forest,
-): { feature: Int16Array; value: Float32Array; importance: Float64Array }[] {
-  const { treeOffsets, nFeatures } = forest;
-  const stored = forest.storedTrees();
-  return Array.from({ length: forest.nTrees }, (_, t) => ({
-    feature: stored.nodeFeature.subarray(treeOffsets[t], treeOffsets[t + 1]),
-    value: stored.nodeValue.subarray(treeOffsets[t], treeOffsets[t + 1]),
-    importance: forest.treeImportances.subarray(t * nFeatures, (t + 1) * nFeatures),
-  }));
+  return new Forest(info, walk.buffer, treeOffsets, treeImportances);
 }
 
 /** Concatenates shards (trained with the same data, params and seed) in tree order; they must be contiguous. */
@@ -426,7 +466,7 @@ export function mergeForests(shards: Forest[]): Forest {
     }
     next = end;
   }
-  return forestFromTrees(
+  return forestFromWalks(
     {
       params: first.params,
       nFeatures: first.nFeatures,
@@ -435,7 +475,7 @@ export function mergeForests(shards: Forest[]): Forest {
       trainingDataSha256: first.trainingDataSha256,
       treeStart: first.treeStart,
     },
-    sorted.flatMap(treesOf),
+    sorted.flatMap((shard) => Array.from({ length: shard.nTrees }, (_, t) => shard.walkTree(t))),
   );
 }
 

@@ -43,7 +43,7 @@ export class TreeGrower {
   private readonly data: BinnedData;
   private readonly params: ForestParams;
   private readonly nRows: number;
-  private readonly nFeatures: number;
+  readonly nFeatures: number;
   private readonly tryFeatures: number;
   private readonly yMean: number;
   private readonly maxDepth: number;

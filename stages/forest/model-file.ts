@@ -13,7 +13,7 @@
 
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
-import { Forest, type ForestInfo } from "./forest.ts";
+import { Forest, type ForestInfo, forestFromStored } from "./forest.ts";
 import { type ForestParams, validateForestParams } from "./params.ts";
 
 export const MODEL_FORMAT_VERSION = 1;
@@ -234,7 +234,7 @@ export function deserializeForest(bytes: Uint8Array): Forest {
     treeStart: header.treeStart,
   };
   try {
-    return new Forest(info, { treeOffsets, nodeFeature, nodeValue, treeImportances });
+    return forestFromStored(info, { treeOffsets, nodeFeature, nodeValue, treeImportances });
   } catch (error) {
     throw new Error(`model file is corrupted: ${(error as Error).message}; ${FIX}`);
   }

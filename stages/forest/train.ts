@@ -6,8 +6,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { binColumns, computeBinEdges, rowsByBin } from "./binning.ts";
 import type { Dataset } from "./forest.ts";
-import { datasetSha256, type Forest, forestFromTrees } from "./forest.ts";
-import type { GrownTree } from "./grow.ts";
+import { datasetSha256, type Forest, forestFromWalks, type WalkTree } from "./forest.ts";
 import { type ForestParams, validateForestParams } from "./params.ts";
 
 export interface TrainOptions {
@@ -38,7 +37,8 @@ export interface GrowRequest {
   tree: number;
 }
 export type ToWorker = WorkerSetup | GrowRequest;
-export interface GrowResult extends GrownTree {
+/** A grown tree as a worker sends it back: walk records (see treeWalk) and importances. */
+export interface GrowResult extends WalkTree {
   tree: number;
 }
 
@@ -120,7 +120,7 @@ export async function trainForest(
     { length: workerCount },
     () => new Worker(new URL("./worker.ts", import.meta.url)),
   );
-  const trees: GrownTree[] = new Array(total);
+  const trees: WalkTree[] = new Array(total);
   try {
     const setup = binForWorkers(data, checked);
     let nextTree = start;
@@ -132,11 +132,7 @@ export async function trainForest(
       };
       for (const worker of workers) {
         worker.on("message", (result: GrowResult) => {
-          trees[result.tree - start] = {
-            feature: result.feature,
-            value: result.value,
-            importance: result.importance,
-          };
+          trees[result.tree - start] = { walk: result.walk, importance: result.importance };
           done++;
           options.onProgress?.(done, total);
           if (done === total) resolve();
@@ -159,7 +155,7 @@ export async function trainForest(
     // The fingerprint is computed while the workers grow trees.
     const trainingDataSha256 = datasetSha256(data);
     await grown;
-    return forestFromTrees(
+    return forestFromWalks(
       {
         params: checked,
         nFeatures,

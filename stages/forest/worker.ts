@@ -1,5 +1,6 @@
 // Worker thread: grows the trees the main thread asks for, on binned data shared with it.
 import { parentPort } from "node:worker_threads";
+import { treeWalk } from "./forest.ts";
 import { TreeGrower } from "./grow.ts";
 import type { GrowResult, ToWorker } from "./train.ts";
 
@@ -26,10 +27,8 @@ port.on("message", (message: ToWorker) => {
   }
   if (!grower) throw new Error("forest worker: asked to grow a tree before its setup");
   const tree = grower.grow(message.tree);
-  const result: GrowResult = { tree: message.tree, ...tree };
-  port.postMessage(result, [
-    tree.feature.buffer as ArrayBuffer,
-    tree.value.buffer as ArrayBuffer,
-    tree.importance.buffer as ArrayBuffer,
-  ]);
+  // The worker, whose code is warm, turns the tree into the forest's walk records.
+  const walk = treeWalk(tree.feature, tree.value, grower.nFeatures);
+  const result: GrowResult = { tree: message.tree, walk, importance: tree.importance };
+  port.postMessage(result, [walk, tree.importance.buffer as ArrayBuffer]);
 });
