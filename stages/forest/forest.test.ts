@@ -93,18 +93,14 @@ describe("trainForest", () => {
     expect(importances.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
   });
 
-  it("learns a linear ramp within the resolution of its bins", async () => {
+  it.each([255, 1000])("learns a linear ramp within the resolution of %i bins", async (maxBins) => {
     const slope = 3;
     const data = makeData(2000, 3, (row) => slope * row[0], 5);
-    const forest = await trainForest(data, params({ nEstimators: 20 }), { workers: 2 });
+    const forest = await trainForest(data, params({ nEstimators: 20, maxBins }), { workers: 2 });
     // A fully grown tree on a monotone target splits x0 down to single bins, so a prediction is
     // off by at most the slope times a few bin widths (a bootstrap may miss a bin).
     const x0 = Float64Array.from({ length: data.nRows }, (_, i) => data.x[i * 3]);
-    const edges = [
-      Math.min(...x0),
-      ...featureBinEdges(x0, DEFAULT_FOREST_PARAMS.maxBins),
-      Math.max(...x0),
-    ];
+    const edges = [Math.min(...x0), ...featureBinEdges(x0, maxBins), Math.max(...x0)];
     let widest = 0;
     for (let b = 1; b < edges.length; b++) widest = Math.max(widest, edges[b] - edges[b - 1]);
     const bound = slope * 3 * widest;
