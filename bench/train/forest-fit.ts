@@ -1,21 +1,27 @@
 // Child process of `npm run bench -- train`: fits our forest on the split files and prints one
 // JSON line (fit seconds, test RMSE, model file size, one-row predict time, peak RSS).
-// Usage: node bench/train/forest-fit.ts DIR TREES SEED [WORKERS]
+// Usage: node bench/train/forest-fit.ts DIR TREES SEED REPEAT [WORKERS]
 import { availableParallelism } from "node:os";
-import { oobRmse } from "../../stages/forest/forest.ts";
+import { type Forest, oobRmse } from "../../stages/forest/forest.ts";
 import { serializeForest } from "../../stages/forest/model-file.ts";
 import { DEFAULT_FOREST_PARAMS } from "../../stages/forest/params.ts";
 import { trainForest } from "../../stages/forest/train.ts";
 import { readSplitFiles, rmse } from "./split-files.ts";
 
-const [dir, trees, seed, workers] = process.argv.slice(2);
+const [dir, trees, seed, repeat, workers] = process.argv.slice(2);
 const { train, test } = await readSplitFiles(dir);
 const params = { ...DEFAULT_FOREST_PARAMS, nEstimators: Number(trees), seed: Number(seed) };
 const workerCount = workers ? Number(workers) : availableParallelism();
 
-const started = performance.now();
-const forest = await trainForest(train, params, { workers: workerCount });
-const fitSeconds = (performance.now() - started) / 1000;
+// The best of `repeat` fits, as for sklearn: the machine may be shared with other work.
+let fitSeconds = Number.POSITIVE_INFINITY;
+let forest: Forest | undefined;
+for (let run = 0; run < Number(repeat); run++) {
+  const started = performance.now();
+  forest = await trainForest(train, params, { workers: workerCount });
+  fitSeconds = Math.min(fitSeconds, (performance.now() - started) / 1000);
+}
+if (!forest) throw new Error(`forest-fit: repeat must be at least 1, not ${repeat}`);
 
 const testRmse = rmse(forest.predict(test.x, test.nRows), test.y);
 const modelBytes = serializeForest(forest).byteLength;
