@@ -69,6 +69,8 @@ export class TreeGrower {
   private rng: TreeRng = new TreeRng(0, 0);
 
   // The best split found by the last search.
+  private bestNumerator = 0;
+  private bestDenominator = 1;
   private bestProxy = 0;
   private bestFeature = -1;
   private bestLeftBin = 0;
@@ -232,76 +234,205 @@ export class TreeGrower {
   /**
    * Finds the best split of the node over features drawn in random order (the order also breaks
    * ties at random, as in sklearn). Like sklearn, features constant in the node do not count
-   * towards maxFeatures.
+   * towards maxFeatures. When every feature is tried, features are scanned two at a time: the
+   * two running sums are independent, so the processor overlaps their additions.
    */
   private search(lists: RowList, start: number, end: number, sum: number, weight: number): boolean {
     const { colBins } = this.data;
-    const { rowStats, nRows, nFeatures, featureOrder, rng } = this;
-    const minLeaf = this.params.minSamplesLeaf;
-    // A split before position p leaves p - start rows on the left: p in first..last keeps
-    // minLeaf rows on each side.
-    const first = start + minLeaf;
-    const last = end - minLeaf;
-    let bestNumerator = Number.NEGATIVE_INFINITY;
-    let bestDenominator = 1;
-    let bestFeature = -1;
-    let bestPosition = 0;
-    let bestSumLeft = 0;
-    let bestWeightLeft = 0;
+    const { nRows, nFeatures, featureOrder, rng } = this;
+    this.bestNumerator = Number.NEGATIVE_INFINITY;
+    this.bestDenominator = 1;
+    this.bestFeature = -1;
+    const all = this.tryFeatures === nFeatures;
+    let waiting = -1;
     let tried = 0;
     for (let j = 0; j < nFeatures && tried < this.tryFeatures; j++) {
       const pick = j + rng.below(nFeatures - j);
       const f = featureOrder[pick];
       featureOrder[pick] = featureOrder[j];
       featureOrder[j] = f;
-
       const base = f * nRows;
       // Rows are ordered by bin, so the node is constant in f iff its first and last bins agree.
       if (colBins[base + lists[base + start]] === colBins[base + lists[base + end - 1]]) continue;
       tried++;
-      let sumLeft = 0;
-      let weightLeft = 0;
-      let row = lists[base + start];
-      for (let p = start; p < first; p++) {
-        row = lists[base + p];
-        sumLeft += rowStats[2 * row];
-        weightLeft += rowStats[2 * row + 1];
-      }
-      let prevBin = colBins[base + row];
-      for (let p = first; p <= last; p++) {
-        row = lists[base + p];
-        const bin = colBins[base + row];
-        if (bin !== prevBin) {
-          // proxy = sumLeft^2 / weightLeft + sumRight^2 / weightRight, compared as a fraction
-          // to keep divisions out of the loop.
-          const sumRight = sum - sumLeft;
-          const weightRight = weight - weightLeft;
-          const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
-          const denominator = weightLeft * weightRight;
-          if (numerator * bestDenominator > bestNumerator * denominator) {
-            bestNumerator = numerator;
-            bestDenominator = denominator;
-            bestFeature = f;
-            bestPosition = p;
-            bestSumLeft = sumLeft;
-            bestWeightLeft = weightLeft;
-          }
-          prevBin = bin;
-        }
-        sumLeft += rowStats[2 * row];
-        weightLeft += rowStats[2 * row + 1];
+      if (!all) this.scanOne(lists, f, start, end, sum, weight);
+      else if (waiting < 0) waiting = f;
+      else {
+        this.scanTwo(lists, waiting, f, start, end, sum, weight);
+        waiting = -1;
       }
     }
-    if (bestFeature < 0) return false;
-    const base = bestFeature * nRows;
-    this.bestProxy = bestNumerator / bestDenominator;
-    this.bestFeature = bestFeature;
-    this.bestLeftBin = colBins[base + lists[base + bestPosition - 1]];
-    this.bestRightBin = colBins[base + lists[base + bestPosition]];
-    this.bestPosition = bestPosition;
-    this.bestSumLeft = bestSumLeft;
-    this.bestWeightLeft = bestWeightLeft;
+    if (waiting >= 0) this.scanOne(lists, waiting, start, end, sum, weight);
+    if (this.bestFeature < 0) return false;
+    const base = this.bestFeature * nRows;
+    this.bestProxy = this.bestNumerator / this.bestDenominator;
+    this.bestLeftBin = colBins[base + lists[base + this.bestPosition - 1]];
+    this.bestRightBin = colBins[base + lists[base + this.bestPosition]];
     return true;
+  }
+
+  /**
+   * Scans feature f's rows in bin order, evaluating a split wherever the bin changes, and keeps
+   * it in best* when it beats them. The criterion, sumLeft^2 / weightLeft + sumRight^2 /
+   * weightRight, is compared as a fraction to keep divisions out of the loop.
+   */
+  private scanOne(
+    lists: RowList,
+    f: number,
+    start: number,
+    end: number,
+    sum: number,
+    weight: number,
+  ): void {
+    const { colBins } = this.data;
+    const { rowStats } = this;
+    const base = f * this.nRows;
+    // A split before position p leaves p - start rows on the left: p in first..last keeps
+    // minSamplesLeaf rows on each side.
+    const first = start + this.params.minSamplesLeaf;
+    const last = end - this.params.minSamplesLeaf;
+    let bestNumerator = this.bestNumerator;
+    let bestDenominator = this.bestDenominator;
+    let bestPosition = -1;
+    let bestSumLeft = 0;
+    let bestWeightLeft = 0;
+    let sumLeft = 0;
+    let weightLeft = 0;
+    let row = lists[base + start];
+    for (let p = start; p < first; p++) {
+      row = lists[base + p];
+      sumLeft += rowStats[2 * row];
+      weightLeft += rowStats[2 * row + 1];
+    }
+    let prevBin = colBins[base + row];
+    for (let p = first; p <= last; p++) {
+      row = lists[base + p];
+      const bin = colBins[base + row];
+      if (bin !== prevBin) {
+        const sumRight = sum - sumLeft;
+        const weightRight = weight - weightLeft;
+        const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
+        const denominator = weightLeft * weightRight;
+        if (numerator * bestDenominator > bestNumerator * denominator) {
+          bestNumerator = numerator;
+          bestDenominator = denominator;
+          bestPosition = p;
+          bestSumLeft = sumLeft;
+          bestWeightLeft = weightLeft;
+        }
+        prevBin = bin;
+      }
+      sumLeft += rowStats[2 * row];
+      weightLeft += rowStats[2 * row + 1];
+    }
+    if (bestPosition >= 0)
+      this.keepBest(f, bestPosition, bestNumerator, bestDenominator, bestSumLeft, bestWeightLeft);
+  }
+
+  /** scanOne for features f and g in one pass; at equal splits f, drawn first, wins as it would. */
+  private scanTwo(
+    lists: RowList,
+    f: number,
+    g: number,
+    start: number,
+    end: number,
+    sum: number,
+    weight: number,
+  ): void {
+    const { colBins } = this.data;
+    const { rowStats } = this;
+    const baseF = f * this.nRows;
+    const baseG = g * this.nRows;
+    const first = start + this.params.minSamplesLeaf;
+    const last = end - this.params.minSamplesLeaf;
+    let bestNumerator = this.bestNumerator;
+    let bestDenominator = this.bestDenominator;
+    let bestFeature = -1;
+    let bestPosition = -1;
+    let bestSumLeft = 0;
+    let bestWeightLeft = 0;
+    let sumF = 0;
+    let weightF = 0;
+    let sumG = 0;
+    let weightG = 0;
+    let rowF = lists[baseF + start];
+    let rowG = lists[baseG + start];
+    for (let p = start; p < first; p++) {
+      rowF = lists[baseF + p];
+      rowG = lists[baseG + p];
+      sumF += rowStats[2 * rowF];
+      weightF += rowStats[2 * rowF + 1];
+      sumG += rowStats[2 * rowG];
+      weightG += rowStats[2 * rowG + 1];
+    }
+    let prevF = colBins[baseF + rowF];
+    let prevG = colBins[baseG + rowG];
+    for (let p = first; p <= last; p++) {
+      rowF = lists[baseF + p];
+      rowG = lists[baseG + p];
+      const binF = colBins[baseF + rowF];
+      const binG = colBins[baseG + rowG];
+      if (binF !== prevF) {
+        const sumRight = sum - sumF;
+        const weightRight = weight - weightF;
+        const numerator = sumF * sumF * weightRight + sumRight * sumRight * weightF;
+        const denominator = weightF * weightRight;
+        if (numerator * bestDenominator > bestNumerator * denominator) {
+          bestNumerator = numerator;
+          bestDenominator = denominator;
+          bestFeature = f;
+          bestPosition = p;
+          bestSumLeft = sumF;
+          bestWeightLeft = weightF;
+        }
+        prevF = binF;
+      }
+      if (binG !== prevG) {
+        const sumRight = sum - sumG;
+        const weightRight = weight - weightG;
+        const numerator = sumG * sumG * weightRight + sumRight * sumRight * weightG;
+        const denominator = weightG * weightRight;
+        if (numerator * bestDenominator > bestNumerator * denominator) {
+          bestNumerator = numerator;
+          bestDenominator = denominator;
+          bestFeature = g;
+          bestPosition = p;
+          bestSumLeft = sumG;
+          bestWeightLeft = weightG;
+        }
+        prevG = binG;
+      }
+      sumF += rowStats[2 * rowF];
+      weightF += rowStats[2 * rowF + 1];
+      sumG += rowStats[2 * rowG];
+      weightG += rowStats[2 * rowG + 1];
+    }
+    if (bestFeature >= 0) {
+      this.keepBest(
+        bestFeature,
+        bestPosition,
+        bestNumerator,
+        bestDenominator,
+        bestSumLeft,
+        bestWeightLeft,
+      );
+    }
+  }
+
+  private keepBest(
+    feature: number,
+    position: number,
+    numerator: number,
+    denominator: number,
+    sumLeft: number,
+    weightLeft: number,
+  ): void {
+    this.bestFeature = feature;
+    this.bestPosition = position;
+    this.bestNumerator = numerator;
+    this.bestDenominator = denominator;
+    this.bestSumLeft = sumLeft;
+    this.bestWeightLeft = weightLeft;
   }
 
   /**
