@@ -111,7 +111,7 @@ export function rowsByBin(
   nRows: number,
   nFeatures: number,
   edges: Float32Array[],
-  out: Int32Array,
+  out: Uint16Array | Int32Array,
 ): void {
   for (let f = 0; f < nFeatures; f++) {
     const column = colBins.subarray(f * nRows, (f + 1) * nRows);

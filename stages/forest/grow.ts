@@ -17,8 +17,8 @@ import { bootstrapCounts, TreeRng } from "./rng.ts";
 export interface BinnedData {
   /** Column-major bin indices: colBins[f * nRows + row]. */
   colBins: Uint8Array | Uint16Array;
-  /** Per feature, all rows ordered by bin: order[f * nRows + i]. */
-  order: Int32Array;
+  /** Per feature, all rows ordered by bin: order[f * nRows + i] (16-bit up to 65,536 rows). */
+  order: Uint16Array | Int32Array;
   y: Float64Array;
   nRows: number;
   nFeatures: number;

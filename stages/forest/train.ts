@@ -24,7 +24,7 @@ export interface WorkerSetup {
   /** Column-major bins, 1 or 2 bytes each. */
   colBins: SharedArrayBuffer;
   binBytes: 1 | 2;
-  /** Per feature, the rows ordered by bin (Int32). */
+  /** Per feature, the rows ordered by bin: Uint16 when nRows <= 65,536, else Int32. */
   order: SharedArrayBuffer;
   y: SharedArrayBuffer;
   nRows: number;
@@ -179,8 +179,16 @@ function binForWorkers(data: Dataset, params: ForestParams): WorkerSetup {
   const colBins = new SharedArrayBuffer(nRows * nFeatures * binBytes);
   const bins = binBytes === 1 ? new Uint8Array(colBins) : new Uint16Array(colBins);
   binColumns(data.x, nRows, nFeatures, edges, bins);
-  const order = new SharedArrayBuffer(nRows * nFeatures * 4);
-  rowsByBin(bins, nRows, nFeatures, edges, new Int32Array(order));
+  // Row indices take 2 bytes when they can: each tree starts by reading all of them.
+  const narrowRows = nRows <= 65_536;
+  const order = new SharedArrayBuffer(nRows * nFeatures * (narrowRows ? 2 : 4));
+  rowsByBin(
+    bins,
+    nRows,
+    nFeatures,
+    edges,
+    narrowRows ? new Uint16Array(order) : new Int32Array(order),
+  );
   const y = new SharedArrayBuffer(nRows * 8);
   new Float64Array(y).set(data.y);
   return { kind: "setup", colBins, binBytes, order, y, nRows, nFeatures, edges, params };

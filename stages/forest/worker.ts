@@ -15,7 +15,8 @@ port.on("message", (message: ToWorker) => {
           message.binBytes === 1
             ? new Uint8Array(message.colBins)
             : new Uint16Array(message.colBins),
-        order: new Int32Array(message.order),
+        order:
+          message.nRows <= 65_536 ? new Uint16Array(message.order) : new Int32Array(message.order),
         y: new Float64Array(message.y),
         nRows: message.nRows,
         nFeatures: message.nFeatures,
