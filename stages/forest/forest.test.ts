@@ -187,6 +187,13 @@ describe("trainForest", () => {
       onProgress: (done, total) => calls.push([done, total]),
     });
     expect(calls).toEqual([1, 2, 3, 4, 5].map((done) => [done, 5]));
+    const failing = trainForest(makeData(100, 2, noisy), params({ nEstimators: 5 }), {
+      workers: 2,
+      onProgress: () => {
+        throw new Error("progress display closed");
+      },
+    });
+    await expect(failing).rejects.toThrow("progress display closed");
   });
 });
 

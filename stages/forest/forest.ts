@@ -19,7 +19,7 @@ export interface Dataset {
 export interface ForestPredictor {
   readonly nFeatures: number;
   readonly featureNames: string[];
-  /** The prediction for one feature vector (at least nFeatures long). */
+  /** The prediction for one feature vector (at least nFeatures long; a NaN goes right at every split). */
   predictOne(row: ArrayLike<number>): number;
   /** Predictions for nRows rows of a row-major matrix. */
   predict(x: Float64Array, nRows: number): Float64Array;

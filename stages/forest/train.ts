@@ -134,7 +134,12 @@ export async function trainForest(
         worker.on("message", (result: GrowResult) => {
           trees[result.tree - start] = { walk: result.walk, importance: result.importance };
           done++;
-          options.onProgress?.(done, total);
+          try {
+            options.onProgress?.(done, total);
+          } catch (error) {
+            reject(error);
+            return;
+          }
           if (done === total) resolve();
           else feed(worker);
         });
