@@ -63,22 +63,6 @@ export function featureBinEdges(values: Float64Array, maxBins: number): Float32A
   return Float32Array.from(edges);
 }
 
-/** Bin edges of every feature of a row-major matrix. */
-export function computeBinEdges(
-  x: Float64Array,
-  nRows: number,
-  nFeatures: number,
-  maxBins: number,
-): Float32Array[] {
-  const column = new Float64Array(nRows);
-  const edges: Float32Array[] = [];
-  for (let f = 0; f < nFeatures; f++) {
-    for (let i = 0; i < nRows; i++) column[i] = x[i * nFeatures + f];
-    edges.push(featureBinEdges(column, maxBins));
-  }
-  return edges;
-}
-
 /** The bin of a value: the first edge it does not exceed, or the open last bin. */
 export function binOf(edges: Float32Array, value: number): number {
   let lo = 0;
@@ -91,33 +75,30 @@ export function binOf(edges: Float32Array, value: number): number {
   return lo;
 }
 
-/** Bins a row-major matrix column by column: out[f * nRows + row] is the bin of x[row, f]. */
-export function binColumns(
+/**
+ * Bins feature f of a row-major matrix: returns its edges, writes each row's bin to
+ * bins[f * nRows + row] and the rows ordered by bin (a counting sort) to order[f * nRows + i].
+ */
+export function binFeature(
   x: Float64Array,
   nRows: number,
   nFeatures: number,
-  edges: Float32Array[],
-  out: Uint8Array | Uint16Array,
-): void {
-  for (let f = 0; f < nFeatures; f++) {
-    const featureEdges = edges[f];
-    for (let i = 0; i < nRows; i++) out[f * nRows + i] = binOf(featureEdges, x[i * nFeatures + f]);
+  f: number,
+  maxBins: number,
+  bins: Uint8Array | Uint16Array,
+  order: Uint16Array | Int32Array,
+): Float32Array {
+  const column = new Float64Array(nRows);
+  for (let i = 0; i < nRows; i++) column[i] = x[i * nFeatures + f];
+  const edges = featureBinEdges(column, maxBins);
+  const base = f * nRows;
+  const next = new Int32Array(edges.length + 2);
+  for (let i = 0; i < nRows; i++) {
+    const bin = binOf(edges, column[i]);
+    bins[base + i] = bin;
+    next[bin + 1]++;
   }
-}
-
-/** For each feature, the rows ordered by bin (ties by row): a counting sort of each column. */
-export function rowsByBin(
-  colBins: Uint8Array | Uint16Array,
-  nRows: number,
-  nFeatures: number,
-  edges: Float32Array[],
-  out: Uint16Array | Int32Array,
-): void {
-  for (let f = 0; f < nFeatures; f++) {
-    const column = colBins.subarray(f * nRows, (f + 1) * nRows);
-    const next = new Int32Array(edges[f].length + 2);
-    for (let i = 0; i < nRows; i++) next[column[i] + 1]++;
-    for (let b = 1; b < next.length; b++) next[b] += next[b - 1];
-    for (let i = 0; i < nRows; i++) out[f * nRows + next[column[i]]++] = i;
-  }
+  for (let b = 1; b < next.length; b++) next[b] += next[b - 1];
+  for (let i = 0; i < nRows; i++) order[base + next[bins[base + i]]++] = i;
+  return edges;
 }

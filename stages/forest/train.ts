@@ -1,13 +1,13 @@
-// Training: bins the data once, shares it with worker threads and grows trees in parallel.
+// Training: shares the data with worker threads, which bin it and grow trees in parallel.
 // Each tree depends only on (data, params, seed, tree index), so the model is the same for any
 // number of workers and any split of the trees into shards.
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { binColumns, computeBinEdges, rowsByBin } from "./binning.ts";
 import type { Dataset } from "./forest.ts";
 import { datasetSha256, type Forest, forestFromWalks, type WalkTree } from "./forest.ts";
 import { type ForestParams, validateForestParams } from "./params.ts";
+import { createSharedTraining, type SharedTraining } from "./shared-training.ts";
 
 export interface TrainOptions {
   /** Worker threads (default: all cores). */
@@ -18,29 +18,12 @@ export interface TrainOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** The first message a worker receives: the shared training data. */
-export interface WorkerSetup {
-  kind: "setup";
-  /** Column-major bins, 1 or 2 bytes each. */
-  colBins: SharedArrayBuffer;
-  binBytes: 1 | 2;
-  /** Per feature, the rows ordered by bin: Uint16 when nRows <= 65,536, else Int32. */
-  order: SharedArrayBuffer;
-  y: SharedArrayBuffer;
-  nRows: number;
-  nFeatures: number;
-  edges: Float32Array[];
-  params: ForestParams;
-}
-export interface GrowRequest {
-  kind: "grow";
-  tree: number;
-}
-export type ToWorker = WorkerSetup | GrowRequest;
-/** A grown tree as a worker sends it back: walk records (see treeWalk) and importances. */
-export interface GrowResult extends WalkTree {
-  tree: number;
-}
+/** Messages to a worker: first its share of the features to bin, then trees to grow. */
+export type ToWorker =
+  | { kind: "bin"; shared: SharedTraining; features: number[] }
+  | { kind: "grow"; tree: number };
+/** Messages from a worker: its features are binned, or a tree as walk records (see treeWalk). */
+export type FromWorker = { kind: "binned" } | ({ kind: "tree"; tree: number } & WalkTree);
 
 /** Throws naming the row and feature of the first value a forest cannot train on. */
 export function validateDataset(data: Dataset): void {
@@ -106,7 +89,6 @@ export async function trainForest(
   options: TrainOptions = {},
 ): Promise<Forest> {
   const checked = validateForestParams({ ...params });
-  validateDataset(data);
   const [start, end] = resolveTreeRange(options.treeRange, checked.nEstimators);
   const requested = options.workers ?? availableParallelism();
   if (!Number.isInteger(requested) || requested < 1) {
@@ -115,24 +97,37 @@ export async function trainForest(
   const { nRows, nFeatures } = data;
   const total = end - start;
   const workerCount = Math.min(requested, total);
-  // Workers start up (a thread, an isolate, module loading) while this thread bins the data.
+  // Workers start up (a thread, an isolate, module loading) while this thread checks the data;
+  // then each bins a share of the features.
   const workers = Array.from(
     { length: workerCount },
     () => new Worker(new URL("./worker.ts", import.meta.url)),
   );
   const trees: WalkTree[] = new Array(total);
   try {
-    const setup = binForWorkers(data, checked);
+    validateDataset(data);
+    const shared = createSharedTraining(data, checked);
     let nextTree = start;
+    let binned = 0;
     let done = 0;
     const grown = new Promise<void>((resolve, reject) => {
       const feed = (worker: Worker) => {
         if (nextTree < end)
           worker.postMessage({ kind: "grow", tree: nextTree++ } satisfies ToWorker);
       };
-      for (const worker of workers) {
-        worker.on("message", (result: GrowResult) => {
-          trees[result.tree - start] = { walk: result.walk, importance: result.importance };
+      workers.forEach((worker, w) => {
+        worker.on("message", (message: FromWorker) => {
+          if (message.kind === "binned") {
+            // Trees need every feature binned: start them once all workers have done their share.
+            if (++binned < workers.length) return;
+            // Two requests in flight per worker, so it never waits for the main thread between trees.
+            for (const each of workers) {
+              feed(each);
+              feed(each);
+            }
+            return;
+          }
+          trees[message.tree - start] = { walk: message.walk, importance: message.importance };
           done++;
           try {
             options.onProgress?.(done, total);
@@ -151,11 +146,11 @@ export async function trainForest(
             );
           }
         });
-        worker.postMessage(setup);
-        // Two requests in flight per worker, so it never waits for the main thread between trees.
-        feed(worker);
-        feed(worker);
-      }
+        const features = Array.from({ length: nFeatures }, (_, f) => f).filter(
+          (f) => f % workers.length === w,
+        );
+        worker.postMessage({ kind: "bin", shared, features } satisfies ToWorker);
+      });
     });
     // The fingerprint is computed while the workers grow trees.
     const trainingDataSha256 = datasetSha256(data);
@@ -174,27 +169,4 @@ export async function trainForest(
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
-}
-
-/** Bins the data into shared memory: column-major bins and each feature's rows ordered by bin. */
-function binForWorkers(data: Dataset, params: ForestParams): WorkerSetup {
-  const { nRows, nFeatures } = data;
-  const edges = computeBinEdges(data.x, nRows, nFeatures, params.maxBins);
-  const binBytes = edges.every((e) => e.length + 1 <= 256) ? 1 : 2;
-  const colBins = new SharedArrayBuffer(nRows * nFeatures * binBytes);
-  const bins = binBytes === 1 ? new Uint8Array(colBins) : new Uint16Array(colBins);
-  binColumns(data.x, nRows, nFeatures, edges, bins);
-  // Row indices take 2 bytes when they can: each tree starts by reading all of them.
-  const narrowRows = nRows <= 65_536;
-  const order = new SharedArrayBuffer(nRows * nFeatures * (narrowRows ? 2 : 4));
-  rowsByBin(
-    bins,
-    nRows,
-    nFeatures,
-    edges,
-    narrowRows ? new Uint16Array(order) : new Int32Array(order),
-  );
-  const y = new SharedArrayBuffer(nRows * 8);
-  new Float64Array(y).set(data.y);
-  return { kind: "setup", colBins, binBytes, order, y, nRows, nFeatures, edges, params };
 }

@@ -1,35 +1,31 @@
-// Worker thread: grows the trees the main thread asks for, on binned data shared with it.
+// Worker thread: bins its share of the features, then grows the trees the main thread asks for.
 import { parentPort } from "node:worker_threads";
 import { treeWalk } from "./forest.ts";
 import { TreeGrower } from "./grow.ts";
-import type { GrowResult, ToWorker } from "./train.ts";
+import { binnedData, binSharedFeatures, type SharedTraining } from "./shared-training.ts";
+import type { FromWorker, ToWorker } from "./train.ts";
 
 const port = parentPort;
 if (!port) throw new Error("stages/forest/worker.ts must run as a worker thread");
+let shared: SharedTraining | undefined;
 let grower: TreeGrower | undefined;
 port.on("message", (message: ToWorker) => {
-  if (message.kind === "setup") {
-    grower = new TreeGrower(
-      {
-        colBins:
-          message.binBytes === 1
-            ? new Uint8Array(message.colBins)
-            : new Uint16Array(message.colBins),
-        order:
-          message.nRows <= 65_536 ? new Uint16Array(message.order) : new Int32Array(message.order),
-        y: new Float64Array(message.y),
-        nRows: message.nRows,
-        nFeatures: message.nFeatures,
-        edges: message.edges,
-      },
-      message.params,
-    );
+  if (message.kind === "bin") {
+    shared = message.shared;
+    binSharedFeatures(shared, message.features);
+    port.postMessage({ kind: "binned" } satisfies FromWorker);
     return;
   }
-  if (!grower) throw new Error("forest worker: asked to grow a tree before its setup");
+  if (!shared) throw new Error("forest worker: asked to grow a tree before the data was shared");
+  grower ??= new TreeGrower(binnedData(shared), shared.params);
   const tree = grower.grow(message.tree);
   // The worker, whose code is warm, turns the tree into the forest's walk records.
   const walk = treeWalk(tree.feature, tree.value, grower.nFeatures);
-  const result: GrowResult = { tree: message.tree, walk, importance: tree.importance };
+  const result: FromWorker = {
+    kind: "tree",
+    tree: message.tree,
+    walk,
+    importance: tree.importance,
+  };
   port.postMessage(result, [walk, tree.importance.buffer as ArrayBuffer]);
 });
