@@ -1,9 +1,9 @@
 // Worker thread: bins its share of the features, then grows the trees the main thread asks for.
 import { parentPort } from "node:worker_threads";
-import { treeWalk } from "./forest.ts";
 import { TreeGrower } from "./grow.ts";
 import { binnedData, binSharedFeatures, type SharedTraining } from "./shared-training.ts";
 import type { FromWorker, ToWorker } from "./train.ts";
+import { treeWalk } from "./walk.ts";
 
 const port = parentPort;
 if (!port) throw new Error("stages/forest/worker.ts must run as a worker thread");
