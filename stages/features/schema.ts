@@ -14,8 +14,8 @@ export const NUMERIC_INPUTS = [
 ] as const;
 export type NumericInput = (typeof NUMERIC_INPUTS)[number];
 
-export const TARGET = "median_house_value";
-export const CATEGORY_COLUMN = "ocean_proximity";
+export const TARGET = "median_house_value" as const;
+export const CATEGORY_COLUMN = "ocean_proximity" as const;
 /** The fixed vocabulary of `ocean_proximity`; one one-hot feature per value, in this order. */
 export const OCEAN_PROXIMITY_VALUES = ["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"];
 

@@ -1,19 +1,13 @@
 // Every validation rule of the raw housing CSV, in one place.
-import { CATEGORY_COLUMN, OCEAN_PROXIMITY_VALUES, TARGET } from "../features/schema.ts";
+import {
+  CATEGORY_COLUMN,
+  NUMERIC_INPUTS,
+  OCEAN_PROXIMITY_VALUES,
+  TARGET,
+} from "../features/schema.ts";
 
 /** The columns the raw CSV must have, in the order the dataset publishes them. */
-export const REQUIRED_COLUMNS = [
-  "longitude",
-  "latitude",
-  "housing_median_age",
-  "total_rooms",
-  "total_bedrooms",
-  "population",
-  "households",
-  "median_income",
-  TARGET,
-  CATEGORY_COLUMN,
-] as const;
+export const REQUIRED_COLUMNS = [...NUMERIC_INPUTS, TARGET, CATEGORY_COLUMN] as const;
 
 export interface NumericRule {
   column: string;
