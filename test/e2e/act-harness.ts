@@ -52,6 +52,10 @@ export interface JobLog {
   outputs: Record<string, string>;
   /** The job's log messages, in order. */
   messages: string[];
+  /** Wall-clock span of the job's log, in seconds. */
+  seconds: number;
+  /** Duration of each finished step, in seconds, by step name. */
+  steps: Record<string, number>;
 }
 
 export interface WorkflowRun {
@@ -70,11 +74,17 @@ interface ActLogEntry {
   command?: string;
   name?: string;
   arg?: string;
+  time?: string;
+  step?: string;
+  stepResult?: string;
+  /** Nanoseconds, on a step's result line. */
+  executionTime?: number;
 }
 
 /** Reads act's `--json` log into jobs with their results, outputs and messages. */
 export function parseActLog(lines: string[]): Map<string, JobLog> {
   const jobs = new Map<string, JobLog>();
+  const spans = new Map<string, { first: number; last: number }>();
   for (const line of lines) {
     let entry: ActLogEntry;
     try {
@@ -89,8 +99,27 @@ export function parseActLog(lines: string[]): Map<string, JobLog> {
       : entry.jobID;
     let job = jobs.get(key);
     if (!job) {
-      job = { key, jobId: entry.jobID, matrix, result: null, outputs: {}, messages: [] };
+      job = {
+        key,
+        jobId: entry.jobID,
+        matrix,
+        result: null,
+        outputs: {},
+        messages: [],
+        seconds: 0,
+        steps: {},
+      };
       jobs.set(key, job);
+    }
+    const time = entry.time ? Date.parse(entry.time) : Number.NaN;
+    if (Number.isFinite(time)) {
+      const span = spans.get(key) ?? { first: time, last: time };
+      span.last = Math.max(span.last, time);
+      spans.set(key, span);
+      job.seconds = (span.last - span.first) / 1000;
+    }
+    if (entry.stepResult && entry.step && entry.executionTime !== undefined) {
+      job.steps[entry.step] = entry.executionTime / 1e9;
     }
     if (entry.msg) job.messages.push(entry.msg);
     if (entry.jobResult) job.result = entry.jobResult;
