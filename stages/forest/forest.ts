@@ -62,6 +62,7 @@ export function datasetSha256(data: Dataset): string {
   return hash.digest("hex");
 }
 
+/** A trained forest, or a shard of one (trees treeStart..treeStart+nTrees-1). */
 export class Forest implements ForestPredictor {
   readonly params: ForestParams;
   readonly nFeatures: number;
