@@ -175,7 +175,7 @@ export async function actInvocation(options: ActOptions): Promise<ActInvocation>
     "--platform",
     "ubuntu-latest=-self-hosted",
     "--eventpath",
-    join(options.artifactDir, `event-${runId}.json`),
+    resolve(options.artifactDir, `event-${runId}.json`),
     "--artifact-server-path",
     resolve(options.artifactDir),
     "--artifact-server-addr",
