@@ -119,6 +119,17 @@ describe("model file", () => {
     );
   });
 
+  it("fails on trees that do not fit together, even with a valid checksum", async () => {
+    const { createHash } = await import("node:crypto");
+    const broken = Uint8Array.from(bytes);
+    // The last byte is the last node's split feature: a split there leaves the tree incomplete.
+    broken[broken.length - 1] = 0;
+    broken.set(createHash("sha256").update(broken.subarray(52)).digest(), 20);
+    expect(() => deserializeForest(broken)).toThrow(
+      /^model file is corrupted: tree 5: its \d+ nodes do not form one complete binary tree in preorder; fetch the model file again, or retrain the model$/,
+    );
+  });
+
   it("fails on another format version, saying which versions", () => {
     const future = Uint8Array.from(bytes);
     new DataView(future.buffer).setUint32(8, MODEL_FORMAT_VERSION + 1, true);
