@@ -84,7 +84,10 @@ async function actPipeline(
     const jobs = Object.fromEntries(
       [...run.jobs.values()].map((job) => [
         job.jobId,
-        { total_s: job.seconds, setup_s: job.steps["Install the dependencies on Node 24"] ?? 0 },
+        {
+          total_s: job.seconds,
+          setup_s: Number((job.steps["Install the dependencies on Node 24"] ?? 0).toFixed(1)),
+        },
       ]),
     );
     return { total_s, jobs };
