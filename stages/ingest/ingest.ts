@@ -254,14 +254,50 @@ const CHECKS: Check[] = (() => {
   return checks;
 })();
 
-/** Per row, the index of the first check it fails, or null when it passes them all. */
-function firstFailingCheck(): pl.Expr {
-  let chain = pl.when(CHECKS[0].failed).then(pl.lit(0));
+const keptColumns = ["row", ...NUMERIC_RULES.map((rule) => rule.column), CATEGORY_RULE.column];
+
+/**
+ * The expressions of the per-chunk work, built once: nodejs-polars takes about half a
+ * millisecond to build each expression object, which per chunk would add up to more than the
+ * checks themselves cost.
+ */
+const CHUNK_EXPRESSIONS = (() => {
+  const row = pl.col("row");
+  const failed = pl.col("failed");
+  const check = pl.col(CHECK_COLUMN);
+  let firstFailing = pl.when(CHECKS[0].failed).then(pl.lit(0));
   for (let index = 1; index < CHECKS.length; index++) {
-    chain = chain.when(CHECKS[index].failed).then(pl.lit(index));
+    firstFailing = firstFailing.when(CHECKS[index].failed).then(pl.lit(index));
   }
-  return chain.otherwise(pl.lit(null)).cast(pl.UInt8).alias(CHECK_COLUMN);
-}
+  return {
+    /** The text of each column as read, as `raw_<column>`. */
+    textAsRead: [row, ...REQUIRED_COLUMNS.map((column) => pl.col(column).alias(rawName(column)))],
+    /** `raw_<column>` stripped of blanks. */
+    textStripped: [
+      row,
+      ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).str.stripChars(" \t")),
+    ],
+    /** The parsed values (null when not a number) and the category, from `raw_<column>`. */
+    values: [
+      ...NUMERIC_RULES.map((rule) =>
+        pl.col(rawName(rule.column)).cast(pl.Float64, false).alias(rule.column),
+      ),
+      pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
+    ],
+    anyFailed: pl
+      .anyHorizontal(CHECKS.map((check) => check.failed))
+      // A null check (a comparison with an empty value) is no failure, as in when/then below.
+      .fillNull(false)
+      .alias("failed"),
+    /** Per row, the index in CHECKS of the first check it fails, or null when it passes all. */
+    firstFailing: firstFailing.otherwise(pl.lit(null)).cast(pl.UInt8).alias(CHECK_COLUMN),
+    failed,
+    passed: failed.not(),
+    checkFailed: check.isNotNull(),
+    checkPassed: check.isNull(),
+    kept: keptColumns.map((column) => pl.col(column)),
+  };
+})();
 
 interface FileScan {
   read: number;
@@ -328,7 +364,7 @@ async function validateFile(
         scan.missing += values.nullCount();
         bedrooms.push(values.dropNulls());
       }
-      if (failing.height > 0) {
+      if (failing) {
         const rows = quarantineRows(failing, scan);
         await quarantine.write(rows.writeCSV({ includeHeader: false }));
       }
@@ -350,53 +386,35 @@ async function validateFile(
 async function validateChunk(
   frame: pl.DataFrame,
   firstRow: number,
-): Promise<{ kept: pl.DataFrame; failing: pl.DataFrame }> {
+): Promise<{ kept: pl.DataFrame; failing: pl.DataFrame | null }> {
+  const x = CHUNK_EXPRESSIONS;
   // Fast path: check the text as read, without stripping blanks (which costs more than the
   // rest of the checks together). A value with blanks around it never parses as a number nor
   // matches a category, so such a row fails here and is checked again, stripped, below.
-  const keptColumns = ["row", ...NUMERIC_RULES.map((rule) => rule.column), CATEGORY_RULE.column];
-  const anyFailed = pl
-    .anyHorizontal(CHECKS.map((check) => check.failed))
-    // A null check (a comparison with an empty value) is not a failure, as in firstFailingCheck.
-    .fillNull(false)
-    .alias("failed");
-  const asRead = await withValues(frame.lazy().withRowIndex("row", firstRow), false)
-    .withColumns(anyFailed)
+  const asRead = await frame
+    .lazy()
+    .withRowIndex("row", firstRow)
+    .select(...x.textAsRead)
+    .withColumns(...x.values)
+    .withColumns(x.anyFailed)
     .collect();
-  const failedAsRead = asRead.getColumn("failed").sum();
-  if (failedAsRead === 0) return { kept: asRead.select(...keptColumns), failing: asRead.clear() };
-
-  const keptAsRead = asRead.filter(pl.col("failed").not()).select(...keptColumns);
-  const rechecked = await withValues(
-    asRead
-      .lazy()
-      .filter(pl.col("failed"))
-      .select("row", ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).alias(column))),
-    true,
-  )
-    .withColumns(firstFailingCheck())
+  const keptAsRead = await asRead
+    .lazy()
+    .filter(x.passed)
+    .select(...x.kept)
     .collect();
-  const failing = rechecked.filter(pl.col(CHECK_COLUMN).isNotNull());
-  const keptStripped = rechecked.filter(pl.col(CHECK_COLUMN).isNull()).select(...keptColumns);
+  if (keptAsRead.height === asRead.height) return { kept: keptAsRead, failing: null };
+  const rechecked = await asRead
+    .lazy()
+    .filter(x.failed)
+    .select(...x.textStripped)
+    .withColumns(...x.values)
+    .withColumns(x.firstFailing)
+    .collect();
+  const failing = rechecked.filter(x.checkFailed);
+  const keptStripped = rechecked.filter(x.checkPassed).select(...keptColumns);
   const kept = keptStripped.height === 0 ? keptAsRead : keptAsRead.vstack(keptStripped).sort("row");
-  return { kept, failing };
-}
-
-/** Text rows with `row`, the text of each column as `raw_<column>` (stripped of blanks or not) and the parsed values. */
-function withValues(rows: pl.LazyDataFrame, strip: boolean): pl.LazyDataFrame {
-  return rows
-    .select(
-      "row",
-      ...REQUIRED_COLUMNS.map((column) =>
-        (strip ? pl.col(column).str.stripChars(" \t") : pl.col(column)).alias(rawName(column)),
-      ),
-    )
-    .withColumns(
-      ...NUMERIC_RULES.map((rule) =>
-        pl.col(rawName(rule.column)).cast(pl.Float64, false).alias(rule.column),
-      ),
-      pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
-    );
+  return { kept, failing: failing.height > 0 ? failing : null };
 }
 
 /** The quarantine rows of a chunk's failing rows; counts them and keeps the first few for errors. */
