@@ -55,6 +55,8 @@ export class TreeGrower {
   private readonly spare: RowList;
   private readonly goesLeft: Uint8Array;
   private readonly featureOrder: Int32Array;
+  /** The steps coprime with nFeatures: each gives a cyclic order that visits every feature once. */
+  private readonly steps: number[] = [];
 
   // Depth-first stack of nodes still to emit.
   private readonly stackStart: Int32Array;
@@ -97,6 +99,10 @@ export class TreeGrower {
     this.spare = n <= 65_536 ? new Uint16Array(n) : new Int32Array(n);
     this.goesLeft = new Uint8Array(n);
     this.featureOrder = new Int32Array(this.nFeatures);
+    const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+    for (let step = 1; step <= Math.max(1, this.nFeatures - 1); step++) {
+      if (gcd(step, this.nFeatures) === 1) this.steps.push(step);
+    }
     this.stackStart = new Int32Array(n + 2);
     this.stackEnd = new Int32Array(n + 2);
     this.stackDepth = new Int32Array(n + 2);
@@ -246,11 +252,19 @@ export class TreeGrower {
     const all = this.tryFeatures === nFeatures;
     let waiting = -1;
     let tried = 0;
+    // When every feature is tried the order only breaks ties, and a random cyclic order (a random
+    // start and a random step coprime with nFeatures) costs one draw instead of nFeatures.
+    const random = all ? rng.nextUint32() : 0;
+    const first = (random & 0xffff) % nFeatures;
+    const step = this.steps[(random >>> 16) % this.steps.length];
     for (let j = 0; j < nFeatures && tried < this.tryFeatures; j++) {
-      const pick = j + rng.below(nFeatures - j);
-      const f = featureOrder[pick];
-      featureOrder[pick] = featureOrder[j];
-      featureOrder[j] = f;
+      let f = (first + j * step) % nFeatures;
+      if (!all) {
+        const pick = j + rng.below(nFeatures - j);
+        f = featureOrder[pick];
+        featureOrder[pick] = featureOrder[j];
+        featureOrder[j] = f;
+      }
       const base = f * nRows;
       // Rows are ordered by bin, so the node is constant in f iff its first and last bins agree.
       if (colBins[base + lists[base + start]] === colBins[base + lists[base + end - 1]]) continue;
