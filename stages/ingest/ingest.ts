@@ -2,8 +2,8 @@
 //
 // The CSV is read by Node in line-aligned chunks and each chunk is parsed and validated by
 // polars on its own, so memory stays bounded whatever the file size (polars' own CSV scan
-// maps the whole file into memory). Kept rows go to part Parquet files; one streaming pass
-// then imputes the median and writes clean.parquet. Reasons are built only for failing rows:
+// maps the whole file into memory). Kept rows of a large input go to part Parquet files; one
+// streaming pass then imputes the median and writes clean.parquet. Reasons are built only for failing rows:
 // the hot pass computes one pass/fail flag per row.
 import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, rm, stat } from "node:fs/promises";
@@ -58,6 +58,9 @@ export class InputError extends Error {}
 /** Bytes of CSV parsed at a time: enough for polars' parallel parser, small enough to bound memory. */
 const CHUNK_BYTES = 32 * 1024 * 1024;
 
+/** Inputs up to this size keep their kept rows in memory until the clean Parquet is written. */
+const IN_MEMORY_BYTES = 256 * 1024 * 1024;
+
 /** The column that holds, per row, the index in CHECKS of the first rule it breaks (null when ok). */
 const CHECK_COLUMN = "check";
 
@@ -107,7 +110,7 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
     const imputedColumns = NUMERIC_RULES.filter((rule) => rule.imputed).map((rule) => rule.column);
     const cleanPath = join(tempDir, INGEST_FILES.clean);
     await pl
-      .concat(scan.parts.map((part) => pl.scanParquet(part)))
+      .concat(scan.keptRows)
       .withColumns(...imputedColumns.map((column) => pl.col(column).fillNull(median)))
       .sinkParquet(cleanPath)
       .collect();
@@ -310,15 +313,15 @@ interface FileScan {
   countsByCheck: number[];
   /** The first few failures in file order, for the error message. */
   firstFailures: { row: number; reason: string }[];
-  /** The kept rows' Parquet parts, in file order. */
-  parts: string[];
+  /** The kept rows, in file order. */
+  keptRows: pl.LazyDataFrame[];
   sha256: string;
   bytes: number;
 }
 
 /**
- * Parses and validates `input` chunk by chunk: kept rows to Parquet parts in `partsDir`,
- * failing rows with their reasons to the quarantine CSV, everything else counted.
+ * Parses and validates `input` chunk by chunk: kept rows kept in memory or as Parquet parts in
+ * `partsDir`, failing rows with their reasons to the quarantine CSV, everything else counted.
  */
 async function validateFile(
   input: string,
@@ -336,11 +339,13 @@ async function validateFile(
     median: null,
     countsByCheck: CHECKS.map(() => 0),
     firstFailures: [],
-    parts: [],
+    keptRows: [],
     sha256: "",
     bytes: 0,
   };
   const bedrooms: pl.Series[] = [];
+  const inMemory: pl.DataFrame[] = [];
+  const parts: string[] = [];
   const hash = createHash("sha256");
   const quarantine = await open(quarantinePath, "w");
   try {
@@ -355,14 +360,21 @@ async function validateFile(
       scan.read += frame.height;
       const { kept: keptRows, failing } = await validateChunk(frame, firstRow);
       if (keptRows.height > 0) {
-        const part = join(partsDir, `${String(scan.parts.length).padStart(6, "0")}.parquet`);
-        // Uncompressed: the parts are read once, right away, from the page cache.
-        keptRows.writeParquet(part, { compression: "uncompressed" });
-        scan.parts.push(part);
         scan.kept += keptRows.height;
         const values = keptRows.getColumn("total_bedrooms");
         scan.missing += values.nullCount();
         bedrooms.push(values.dropNulls());
+        inMemory.push(keptRows);
+      }
+      // Kept rows stay in memory while the input is small (writing and reading them back costs
+      // a fifth of the stage), and go to disk past that, so memory stays bounded.
+      if (scan.bytes > IN_MEMORY_BYTES) {
+        for (const rows of inMemory.splice(0)) {
+          const part = join(partsDir, `${String(parts.length).padStart(6, "0")}.parquet`);
+          // Uncompressed: the parts are read once, right away, from the page cache.
+          rows.writeParquet(part, { compression: "uncompressed" });
+          parts.push(part);
+        }
       }
       if (failing) {
         const rows = quarantineRows(failing, scan);
@@ -372,6 +384,10 @@ async function validateFile(
   } finally {
     await quarantine.close();
   }
+  scan.keptRows = [
+    ...parts.map((part) => pl.scanParquet(part)),
+    ...inMemory.map((rows) => rows.lazy()),
+  ];
   scan.sha256 = hash.digest("hex");
   scan.bytes += header.bytes;
   const values = bedrooms.length > 0 ? pl.concat(bedrooms) : null;
@@ -448,36 +464,54 @@ function quarantineRows(failing: pl.DataFrame, scan: FileScan): pl.DataFrame {
 /**
  * The data part of `input` (after the header) in pieces of about CHUNK_BYTES, each ending at a
  * line break outside quotes so polars can parse it alone. `hash` sees every byte of the file.
- * Each piece is valid only until the next one is asked for: the buffer is reused.
+ * A piece is valid only until the next but one is asked for: its buffer is then reused.
  */
 async function* dataChunks(input: string, headerBytes: number, hash: Hash): AsyncGenerator<Buffer> {
   const handle = await open(input, "r");
+  let position = 0;
+  const readInto = async (buffer: Buffer, offset: number, length: number) => {
+    const { bytesRead } = await handle.read(buffer, offset, length, position);
+    position += bytesRead;
+    hash.update(buffer.subarray(offset, offset + bytesRead));
+    return bytesRead;
+  };
+  // Two buffers, so that the next piece is read and hashed while polars works on this one.
+  const buffers = [Buffer.alloc(Math.max(CHUNK_BYTES, headerBytes)), Buffer.alloc(CHUNK_BYTES)];
+  let current = 0;
+  await readInto(buffers[current], 0, headerBytes);
+  // Bytes at the start of the current buffer: an incomplete line left over from the last piece.
+  let carried = 0;
+  let reading = readInto(buffers[current], 0, buffers[current].length);
   try {
-    let buffer = Buffer.alloc(Math.max(CHUNK_BYTES, headerBytes));
-    await handle.read(buffer, 0, headerBytes, 0);
-    hash.update(buffer.subarray(0, headerBytes));
-    let position = headerBytes;
-    // Bytes at the start of `buffer` left over from the previous read: an incomplete line.
-    let carried = 0;
     for (;;) {
-      if (carried === buffer.length) {
-        // One line longer than the buffer: grow it rather than split the line.
-        buffer = Buffer.concat([buffer, Buffer.alloc(buffer.length)]);
-      }
-      const { bytesRead } = await handle.read(buffer, carried, buffer.length - carried, position);
-      hash.update(buffer.subarray(carried, carried + bytesRead));
-      position += bytesRead;
+      const bytesRead = await reading;
+      let buffer = buffers[current];
       const filled = carried + bytesRead;
       if (bytesRead === 0) {
         if (filled > 0) yield buffer.subarray(0, filled);
         return;
       }
       const end = endOfLastRecord(buffer, filled);
-      if (end > 0) yield buffer.subarray(0, end);
-      buffer.copy(buffer, 0, end, filled);
-      carried = filled - end;
+      if (end === 0) {
+        if (filled === buffer.length) {
+          // One line longer than the buffer: grow it rather than split the line.
+          buffer = Buffer.concat([buffer, Buffer.alloc(buffer.length)]);
+          buffers[current] = buffer;
+        }
+        carried = filled;
+        reading = readInto(buffer, filled, buffer.length - filled);
+        continue;
+      }
+      const next = 1 - current;
+      if (buffers[next].length < buffer.length) buffers[next] = Buffer.alloc(buffer.length);
+      carried = buffer.copy(buffers[next], 0, end, filled);
+      reading = readInto(buffers[next], carried, buffers[next].length - carried);
+      current = next;
+      yield buffer.subarray(0, end);
     }
   } finally {
+    // Let a read still under way finish before the file is closed under it.
+    await reading.catch(() => {});
     await handle.close();
   }
 }
