@@ -160,6 +160,22 @@ describe("trainForest", () => {
     expect(full.nodeCount).toBeGreaterThan(leafy.nodeCount);
   });
 
+  it("handles a single row, a constant target and constant features", async () => {
+    const one = makeData(1, 3, () => 7);
+    const single = await trainForest(one, params({ nEstimators: 3 }), { workers: 2 });
+    expect(single.nodeCount).toBe(3);
+    expect(single.predictOne([0.5, 0.5, 0.5])).toBe(7);
+    const flat = makeData(50, 2, () => 4.25);
+    const constant = await trainForest(flat, params({ nEstimators: 4 }), { workers: 2 });
+    expect(constant.nodeCount).toBe(4);
+    expect(constant.predictOne([0.1, 0.9])).toBe(4.25);
+    expect(Array.from(constant.featureImportances())).toEqual([0, 0]);
+    const sameRows = makeData(40, 2, (row) => row[0]);
+    sameRows.x.fill(1);
+    const unsplittable = await trainForest(sameRows, params({ nEstimators: 2 }), { workers: 1 });
+    expect(unsplittable.nodeCount).toBe(2);
+  });
+
   it("rejects data it cannot train on, naming the row and feature", async () => {
     const data = makeData(50, 2, noisy);
     data.x[7 * 2 + 1] = Number.NaN;
