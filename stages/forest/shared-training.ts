@@ -19,7 +19,10 @@ export interface SharedTraining {
   order: SharedArrayBuffer;
   /** Per feature, up to maxBins - 1 float32 bin edges. */
   edges: SharedArrayBuffer;
-  /** Int32: the number of edges of each feature, then the number of features binned so far. */
+  /**
+   * Int32: the number of edges of each feature, then the number of features binned so far, then
+   * the next feature to bin (workers take features one at a time until none are left).
+   */
   counts: SharedArrayBuffer;
 }
 
@@ -48,26 +51,30 @@ export function createSharedTraining(data: Dataset, params: ForestParams): Share
     bins: new SharedArrayBuffer(nRows * nFeatures * (params.maxBins <= 256 ? 1 : 2)),
     order: new SharedArrayBuffer(nRows * nFeatures * (nRows <= 65_536 ? 2 : 4)),
     edges: new SharedArrayBuffer(nFeatures * (params.maxBins - 1) * 4),
-    counts: new SharedArrayBuffer((nFeatures + 1) * 4),
+    counts: new SharedArrayBuffer((nFeatures + 2) * 4),
   };
 }
 
-/** Bins the given features into the shared memory (a worker's share of the work). */
-export function binSharedFeatures(shared: SharedTraining, features: number[]): void {
+/** Bins features into the shared memory, taking them one at a time until none are left. */
+export function binSharedFeatures(shared: SharedTraining): void {
   const { nRows, nFeatures, params } = shared;
   const x = new Float64Array(shared.x);
   const bins = binsView(shared);
   const order = orderView(shared);
   const allEdges = new Float32Array(shared.edges);
   const counts = new Int32Array(shared.counts);
-  for (const f of features) {
+  for (
+    let f = Atomics.add(counts, nFeatures + 1, 1);
+    f < nFeatures;
+    f = Atomics.add(counts, nFeatures + 1, 1)
+  ) {
     const edges = binFeature(x, nRows, nFeatures, f, params.maxBins, bins, order);
     allEdges.set(edges, f * (params.maxBins - 1));
     counts[f] = edges.length;
+    // A sequentially consistent add publishes the writes above to whoever reads the count with
+    // Atomics.load (binnedData).
+    Atomics.add(counts, nFeatures, 1);
   }
-  // A sequentially consistent add publishes the writes above to whoever reads the count with
-  // Atomics.load (binnedData).
-  Atomics.add(counts, nFeatures, features.length);
 }
 
 /** The binned data, once every feature has been binned. */

@@ -19,9 +19,7 @@ export interface TrainOptions {
 }
 
 /** Messages to a worker: first its share of the features to bin, then trees to grow. */
-export type ToWorker =
-  | { kind: "bin"; shared: SharedTraining; features: number[] }
-  | { kind: "grow"; tree: number };
+export type ToWorker = { kind: "bin"; shared: SharedTraining } | { kind: "grow"; tree: number };
 /** Messages from a worker: its features are binned, or a tree as walk records (see treeWalk). */
 export type FromWorker = { kind: "binned" } | ({ kind: "tree"; tree: number } & WalkTree);
 
@@ -115,10 +113,10 @@ export async function trainForest(
         if (nextTree < end)
           worker.postMessage({ kind: "grow", tree: nextTree++ } satisfies ToWorker);
       };
-      workers.forEach((worker, w) => {
+      for (const worker of workers) {
         worker.on("message", (message: FromWorker) => {
           if (message.kind === "binned") {
-            // Trees need every feature binned: start them once all workers have done their share.
+            // Trees need every feature binned: start them once every worker has run out of features.
             if (++binned < workers.length) return;
             // Two requests in flight per worker, so it never waits for the main thread between trees.
             for (const each of workers) {
@@ -146,11 +144,8 @@ export async function trainForest(
             );
           }
         });
-        const features = Array.from({ length: nFeatures }, (_, f) => f).filter(
-          (f) => f % workers.length === w,
-        );
-        worker.postMessage({ kind: "bin", shared, features } satisfies ToWorker);
-      });
+        worker.postMessage({ kind: "bin", shared } satisfies ToWorker);
+      }
     });
     // The fingerprint is computed while the workers grow trees.
     const trainingDataSha256 = datasetSha256(data);

@@ -1,4 +1,4 @@
-// Worker thread: bins its share of the features, then grows the trees the main thread asks for.
+// Worker thread: bins features until none are left, then grows the trees the main thread asks for.
 import { parentPort } from "node:worker_threads";
 import { TreeGrower } from "./grow.ts";
 import { binnedData, binSharedFeatures, type SharedTraining } from "./shared-training.ts";
@@ -12,7 +12,7 @@ let grower: TreeGrower | undefined;
 port.on("message", (message: ToWorker) => {
   if (message.kind === "bin") {
     shared = message.shared;
-    binSharedFeatures(shared, message.features);
+    binSharedFeatures(shared);
     port.postMessage({ kind: "binned" } satisfies FromWorker);
     return;
   }
