@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import type { Dataset } from "./forest.ts";
 import { datasetSha256, type Forest, forestFromWalks, type WalkTree } from "./forest.ts";
 import { type ForestParams, validateForestParams } from "./params.ts";
-import { createSharedTraining, type SharedTraining } from "./shared-training.ts";
+import { binSharedFeatures, createSharedTraining, type SharedTraining } from "./shared-training.ts";
 
 export interface TrainOptions {
   /** Worker threads (default: all cores). */
@@ -147,6 +147,9 @@ export async function trainForest(
         worker.postMessage({ kind: "bin", shared } satisfies ToWorker);
       }
     });
+    // This thread bins features too while the workers are still starting up; they take the
+    // features it has not reached yet.
+    binSharedFeatures(shared);
     // The fingerprint is computed while the workers grow trees.
     const trainingDataSha256 = datasetSha256(data);
     await grown;
