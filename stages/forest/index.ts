@@ -2,7 +2,7 @@
 export type { Dataset, ForestInfo, ForestPredictor } from "./forest.ts";
 export { datasetSha256, Forest, mergeForests, oobRmse } from "./forest.ts";
 export type { MlRandomForestModel } from "./ml-random-forest.ts";
-export { trainWithMlRandomForest } from "./ml-random-forest.ts";
+export { loadMlRandomForest, trainWithMlRandomForest } from "./ml-random-forest.ts";
 export type { ModelFileManifest, ModelHeader } from "./model-file.ts";
 export {
   deserializeForest,

@@ -1,7 +1,7 @@
 import { RandomForestRegression } from "ml-random-forest";
 import { describe, expect, it } from "vitest";
 import type { Dataset, Forest } from "./forest.ts";
-import { trainWithMlRandomForest } from "./ml-random-forest.ts";
+import { loadMlRandomForest, trainWithMlRandomForest } from "./ml-random-forest.ts";
 import { serializeForest } from "./model-file.ts";
 import { DEFAULT_FOREST_PARAMS } from "./params.ts";
 
@@ -38,12 +38,16 @@ describe("trainWithMlRandomForest", () => {
 
   it("saves through its own JSON export, not the binary model format", () => {
     const model = trainWithMlRandomForest(data, params);
-    const restored = RandomForestRegression.load(JSON.parse(JSON.stringify(model.toJSON())));
-    const rows = [
-      [0.1, 3],
-      [0.9, 5],
-    ];
-    expect(restored.predict(rows)).toEqual(rows.map((row) => model.predictOne(row)));
+    const json = JSON.parse(JSON.stringify(model.toJSON()));
+    const restored = loadMlRandomForest(json, data.featureNames);
+    expect(restored.params).toBeNull();
+    expect(restored.featureNames).toEqual(data.featureNames);
+    expect(Array.from(restored.predict(data.x, data.nRows))).toEqual(
+      Array.from(model.predict(data.x, data.nRows)),
+    );
+    expect(RandomForestRegression.load(json).predict([[0.1, 3]])).toEqual([
+      model.predictOne([0.1, 3]),
+    ]);
     expect(() => serializeForest(model as unknown as Forest)).toThrow(
       /only forests trained by trainForest/,
     );
