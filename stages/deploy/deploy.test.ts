@@ -23,9 +23,7 @@ async function registerTestModel(seed: number): Promise<string> {
   await makeTestBundle(dir, { seed, trees: 3, rows: 200 });
   // The registry tags the commit that produced the model: this repository's HEAD.
   const manifestPath = join(dir, "manifest.json");
-  const manifest = JSON.parse(
-    await (await import("node:fs/promises")).readFile(manifestPath, "utf8"),
-  );
+  const manifest = JSON.parse(await readFile(manifestPath, "utf8"));
   await writeFile(manifestPath, JSON.stringify({ ...manifest, git: { commit: repo.commit } }));
   return (await registry.register(dir)).version;
 }
