@@ -343,7 +343,7 @@ async function validateFile(
     sha256: "",
     bytes: 0,
   };
-  const bedrooms: pl.Series[] = [];
+  const bedroomCounts: pl.DataFrame[] = [];
   const inMemory: pl.DataFrame[] = [];
   const parts: string[] = [];
   const hash = createHash("sha256");
@@ -363,7 +363,7 @@ async function validateFile(
         scan.kept += keptRows.height;
         const values = keptRows.getColumn("total_bedrooms");
         scan.missing += values.nullCount();
-        bedrooms.push(values.dropNulls());
+        addValueCounts(bedroomCounts, values);
         inMemory.push(keptRows);
       }
       // Kept rows stay in memory while the input is small (writing and reading them back costs
@@ -390,9 +390,39 @@ async function validateFile(
   ];
   scan.sha256 = hash.digest("hex");
   scan.bytes += header.bytes;
-  const values = bedrooms.length > 0 ? pl.concat(bedrooms) : null;
-  scan.median = values && values.length > 0 ? (values.median() as number) : null;
+  scan.median = medianOfCounts(bedroomCounts);
   return scan;
+}
+
+// The median is taken from value counts merged chunk by chunk, so that its memory grows with
+// the distinct values (a few thousand for a count column) rather than with the rows.
+
+/** Adds the counts of each non-empty value of `values` to `counts`. */
+function addValueCounts(counts: pl.DataFrame[], values: pl.Series): void {
+  const chunkCounts = values.dropNulls().alias("value").valueCounts();
+  // UInt64 counts, as merged counts have: concat needs the same types.
+  counts.push(chunkCounts.withColumns(pl.col("count").cast(pl.UInt64)));
+  if (counts.length >= 16) counts.splice(0, counts.length, mergeCounts(counts));
+}
+
+function mergeCounts(counts: pl.DataFrame[]): pl.DataFrame {
+  return pl.concat(counts).groupBy("value").agg(pl.col("count").cast(pl.UInt64).sum());
+}
+
+/** The median of the values counted, or null when there are none. */
+function medianOfCounts(counts: pl.DataFrame[]): number | null {
+  if (counts.length === 0) return null;
+  const sorted = mergeCounts(counts)
+    .sort("value")
+    .withColumns(pl.col("count").cumSum().alias("through"));
+  const total = Number(sorted.getColumn("count").sum());
+  if (total === 0) return null;
+  const valueAt = (index: number) =>
+    sorted.filter(pl.col("through").gt(index)).getColumn("value").get(0) as number;
+  // The two middle values (the same one when the total is odd) go through polars' own median
+  // so that it interpolates exactly as it would on the whole column.
+  const middle = [valueAt(Math.floor((total - 1) / 2)), valueAt(Math.ceil((total - 1) / 2))];
+  return pl.Series("value", middle, pl.Float64).median() as number;
 }
 
 /**
