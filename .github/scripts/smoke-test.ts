@@ -6,21 +6,9 @@ import { appendFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { SAMPLE_RECORD } from "../../stages/features/schema.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-
-/** One block group of the dataset (its first row), as a client would send it. */
-export const SAMPLE_RECORD = {
-  longitude: -122.23,
-  latitude: 37.88,
-  housing_median_age: 41,
-  total_rooms: 880,
-  total_bedrooms: 129,
-  population: 322,
-  households: 126,
-  median_income: 8.3252,
-  ocean_proximity: "NEAR BAY",
-};
 
 export interface RunningService {
   url: string;

@@ -4,23 +4,12 @@ import {
   CATEGORY_COLUMN,
   NUMERIC_INPUTS,
   OCEAN_PROXIMITY_VALUES,
+  SAMPLE_RECORD,
 } from "../../stages/features/schema.ts";
 import { NUMERIC_RULES } from "../../stages/ingest/rules.ts";
 import { ABSURD_LIMIT, MLFLOW_FORMATS } from "./payload.ts";
 
 type JsonObject = Record<string, unknown>;
-
-const EXAMPLE = {
-  longitude: -122.23,
-  latitude: 37.88,
-  housing_median_age: 41,
-  total_rooms: 880,
-  total_bedrooms: 129,
-  population: 322,
-  households: 126,
-  median_income: 8.3252,
-  ocean_proximity: "NEAR BAY",
-};
 
 function inputSchema(name: string): JsonObject {
   const rule = NUMERIC_RULES.find((candidate) => candidate.column === name);
@@ -86,7 +75,7 @@ export function openApiDocument(options: {
             content: {
               "application/json": {
                 schema: { oneOf: [{ $ref: "#/components/schemas/Record" }, records] },
-                example: EXAMPLE,
+                example: SAMPLE_RECORD,
               },
             },
           },
@@ -139,7 +128,7 @@ export function openApiDocument(options: {
                     { type: "object", required: ["instances"], properties: { instances: records } },
                   ],
                 },
-                example: { dataframe_records: [EXAMPLE] },
+                example: { dataframe_records: [SAMPLE_RECORD] },
               },
             },
           },
@@ -219,7 +208,7 @@ export function openApiDocument(options: {
             ...Object.fromEntries(NUMERIC_INPUTS.map((name) => [name, inputSchema(name)])),
             [CATEGORY_COLUMN]: { type: "string", enum: OCEAN_PROXIMITY_VALUES },
           },
-          example: EXAMPLE,
+          example: SAMPLE_RECORD,
         },
         Prediction: {
           type: "object",

@@ -78,6 +78,19 @@ export type RawRecord = Record<NumericInput, number | null | undefined> & {
   ocean_proximity: string;
 };
 
+/** One block group of the dataset (its first row), as a client sends it: the seed's payload. */
+export const SAMPLE_RECORD = {
+  longitude: -122.23,
+  latitude: 37.88,
+  housing_median_age: 41,
+  total_rooms: 880,
+  total_bedrooms: 129,
+  population: 322,
+  households: 126,
+  median_income: 8.3252,
+  ocean_proximity: "NEAR BAY",
+} satisfies RawRecord;
+
 /**
  * Turns one raw record into the model's feature vector, exactly as the features stage does.
  * Throws when the category value is outside the vocabulary.

@@ -1,6 +1,7 @@
 import type { Command } from "../cli/command.ts";
 import { DEFAULT_DATASET_PATH } from "../data/fetch.ts";
 import { CURRENT_LINK, DEFAULT_MODELS_DIR } from "../deploy/deploy.ts";
+import { SAMPLE_RECORD } from "../features/schema.ts";
 import { DEFAULT_PARAMS_FILE, loadParams } from "../params/params.ts";
 import { PARAM_OPTIONS, paramOverrides } from "../train/command.ts";
 import { PIPELINE_STAGES, runPipeline } from "./pipeline.ts";
@@ -62,7 +63,7 @@ export const pipelineCommand: Command = {
         "Serve the deployed model:",
         `  MODEL_DIR=${modelsDir}/${CURRENT_LINK} npm run serve`,
         "Then ask for a prediction:",
-        `  curl -s localhost:8080/predict -H 'content-type: application/json' -d '{"longitude":-122.23,"latitude":37.88,"housing_median_age":41,"total_rooms":880,"total_bedrooms":129,"population":322,"households":126,"median_income":8.3252,"ocean_proximity":"NEAR BAY"}'`,
+        `  curl -s localhost:8080/predict -H 'content-type: application/json' -d '${JSON.stringify(SAMPLE_RECORD)}'`,
       ].join("\n"),
     );
   },

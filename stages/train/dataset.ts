@@ -4,16 +4,11 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { FEATURES_FILES, SPLIT_COLUMN } from "../features/features.ts";
 import type { FeatureSchema } from "../features/schema.ts";
+import type { Dataset as ForestDataset } from "../forest/forest.ts";
 import { InputError } from "../ingest/ingest.ts";
 
-/** A dense, row-major feature matrix with its target. */
-export interface Dataset {
-  /** Row-major: x[row * nFeatures + feature]. */
-  x: Float64Array;
-  y: Float64Array;
-  nRows: number;
-  nFeatures: number;
-  featureNames: string[];
+/** A dense, row-major feature matrix with its target, as the forest trains on it. */
+export interface Dataset extends ForestDataset {
   /** Source line of each row in the raw CSV, for tracing predictions back. */
   rowIds: Float64Array;
 }

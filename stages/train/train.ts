@@ -84,9 +84,11 @@ export async function runTrain(
   const { engine = "forest", ...params } = options.params;
   const { train, test, schema } = await loadSplit(options.featuresDir);
   if (engine === "ml-random-forest") {
-    if (options.shard)
+    if (options.shard) {
       throw new Error("--shard: the ml-random-forest engine cannot be sharded; use engine forest");
+    }
     const model = trainWithMlRandomForest(train, params);
+    const fitSeconds = (Date.now() - started) / 1000;
     const trained: TrainedModel = {
       predictor: model,
       engine: { name: engine, version: dependencyVersion("ml-random-forest") },
@@ -95,7 +97,6 @@ export async function runTrain(
       importances: null,
       oobRmse: null,
     };
-    const fitSeconds = (Date.now() - started) / 1000;
     return writeBundle(trained, {
       ...options,
       params,
@@ -114,26 +115,27 @@ export async function runTrain(
     onProgress: options.onProgress,
   });
   const fitSeconds = (Date.now() - started) / 1000;
-  if (options.shard && range) {
-    const shard = { shard: options.shard.index, trees: range };
-    await produceDirAtomic(options.outDir, async (dir) => {
-      await writeFileAtomic(join(dir, BUNDLE_FILES.model), serializeForest(forest));
-      await writeJsonAtomic(join(dir, SHARD_FILE), {
-        ...shard,
-        of: options.shard?.count,
-        fitSeconds,
-      });
+  if (!options.shard || !range) {
+    const trained = fromForest(forest, train);
+    return writeBundle(trained, {
+      ...options,
+      params,
+      train,
+      test,
+      schema,
+      durations: { fitSeconds },
     });
-    return shard;
   }
-  return writeBundle(fromForest(forest, train), {
-    ...options,
-    params,
-    train,
-    test,
-    schema,
-    durations: { fitSeconds },
+  const shard = { shard: options.shard.index, trees: range };
+  await produceDirAtomic(options.outDir, async (dir) => {
+    await writeFileAtomic(join(dir, BUNDLE_FILES.model), serializeForest(forest));
+    await writeJsonAtomic(join(dir, SHARD_FILE), {
+      ...shard,
+      of: options.shard?.count,
+      fitSeconds,
+    });
   });
+  return shard;
 }
 
 /** Merges trained shards (folders written by runTrain with `shard`) into one bundle. */
