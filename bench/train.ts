@@ -123,11 +123,16 @@ export async function main(args: string[]): Promise<void> {
       for (const size of ML_SIZES.filter((rows) => rows <= train.nRows)) {
         console.error(`bench train: ml-random-forest on ${size} rows (limit ${mlLimitSeconds} s)…`);
         const script = join(REPO, "bench", "train", "ml-random-forest-fit.ts");
+        // A crash (e.g. out of memory on a larger subsample) ends the search like a timeout.
         const run = await runChild(
           process.execPath,
           [script, splitDir, String(size), String(trees), String(seed)],
           mlLimitSeconds * 1000,
-        );
+        ).catch((error: Error) => {
+          console.error(`bench train: ml-random-forest failed on ${size} rows: ${error.message}`);
+          return null;
+        });
+        if (!run) break;
         if (run.timedOut) {
           console.error(
             `bench train: ml-random-forest did not finish ${size} rows within ${mlLimitSeconds} s`,
