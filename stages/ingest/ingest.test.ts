@@ -102,6 +102,99 @@ describe("ingest: good input", () => {
   });
 });
 
+describe("ingest: the same result however the file is read", () => {
+  /** Runs ingest on `text` in its own folder, allowing any share of bad rows. */
+  async function ingestAll(name: string, text: string) {
+    const input = join(dir, `${name}.csv`);
+    await writeFile(input, text);
+    const outDir = join(dir, name);
+    const report = await runIngest({ input, outDir, maxQuarantineShare: 1 });
+    return {
+      report,
+      clean: pl.readParquet(join(outDir, "clean.parquet")),
+      quarantine: (await readFile(join(outDir, "quarantine.csv"), "utf8")).trimEnd().split("\n"),
+    };
+  }
+
+  it("checks rows alike whether a chunk's numbers parse as numbers or some are text", async () => {
+    const edges: [string, string][] = [
+      ["longitude", "-124.5"],
+      ["longitude", "-124.50001"],
+      ["latitude", "42.1"],
+      ["housing_median_age", "200"],
+      ["housing_median_age", "-0"],
+      ["total_rooms", "inf"],
+      ["total_rooms", "NaN"],
+      ["total_rooms", ""],
+      ["total_bedrooms", ""],
+      ["total_bedrooms", "1e400"],
+      ["population", ".5"],
+      ["households", "1E2"],
+      ["median_income", "0.0"],
+      ["ocean_proximity", " INLAND"],
+      ["ocean_proximity", "inland"],
+    ];
+    const lines = Array.from({ length: 200 }, (_, i) => housingLine(i));
+    edges.forEach((edge, k) => {
+      lines[k * 10 + 1] = withField(lines[k * 10 + 1], ...edge);
+    });
+    const text = `${HEADER}\n${lines.join("\n")}\n`;
+    const numbers = await ingestAll("numbers", text);
+    // One value that is no number makes the reader take the whole file as text.
+    const garbage = withField(housingLine(3), "population", "abc");
+    const mixed = await ingestAll("mixed", `${text}${garbage}\n`);
+
+    expect(mixed.quarantine.slice(0, -1)).toEqual(numbers.quarantine);
+    expect(mixed.quarantine.at(-1)).toMatch(/^202,population: not a number,/);
+    expect(mixed.clean.frameEqual(numbers.clean)).toBe(true);
+    expect(numbers.report.imputed).toEqual(mixed.report.imputed);
+    const ruleOf = (row: number) =>
+      numbers.quarantine.find((line) => line.startsWith(`${row},`))?.split(",")[1];
+    // Edge k is on line k * 10 + 3.
+    expect(ruleOf(3)).toBeUndefined();
+    expect(ruleOf(13)).toBe("longitude: out of range");
+    expect(ruleOf(43)).toBe("housing_median_age: out of range");
+    expect(ruleOf(53)).toBe("total_rooms: not a number");
+    expect(ruleOf(73)).toBe("total_rooms: missing");
+    expect(ruleOf(83)).toBeUndefined();
+    expect(ruleOf(93)).toBe("total_bedrooms: not a number");
+    expect(ruleOf(123)).toBe("median_income: out of range");
+    expect(ruleOf(133)).toBeUndefined();
+    expect(ruleOf(143)).toBe("ocean_proximity: unknown value");
+  });
+
+  it("numbers rows by their line across chunks of a large file", async () => {
+    // About 45 MB: more than one 32 MiB chunk of the reader, with bad rows around the boundary.
+    const rows = 650_000;
+    const lines = [HEADER];
+    for (let i = 0; i < rows; i++) lines.push(housingLine(i));
+    let firstOfNextChunk = 1;
+    for (let bytes = 0; bytes <= 32 * 1024 * 1024; firstOfNextChunk++) {
+      bytes += lines[firstOfNextChunk].length + 1;
+    }
+    firstOfNextChunk--;
+    const bad = new Map<number, [string, string]>([
+      [3, ["longitude", "-130"]],
+      [firstOfNextChunk - 1, ["ocean_proximity", "MOON"]],
+      [firstOfNextChunk, ["latitude", ""]],
+      // Text that is no number: this chunk is read as text, the first one with numbers parsed.
+      [firstOfNextChunk + 1, ["median_income", "zero"]],
+      [rows, ["latitude", ""]],
+    ]);
+    for (const [line, [column, value]] of bad) lines[line] = withField(lines[line], column, value);
+    const { report, clean, quarantine } = await ingestAll("large", `${lines.join("\n")}\n`);
+
+    expect(report.rows).toEqual({ read: rows, kept: rows - bad.size, quarantined: bad.size });
+    // Line numbers count from 1 at the header.
+    const quarantined = quarantine.slice(1).map((line) => Number(line.split(",")[0]));
+    expect(quarantined).toEqual([...bad.keys()].map((line) => line + 1));
+    const rowNumbers = clean.getColumn("row").toArray() as number[];
+    expect(rowNumbers.slice(0, 4)).toEqual([2, 3, 5, 6]);
+    expect(rowNumbers.every((row, i) => !i || row > rowNumbers[i - 1])).toBe(true);
+    expect(rowNumbers.at(-1)).toBe(rows);
+  });
+});
+
 describe("ingest: bad input", () => {
   it("missing file", async () => {
     await expect(

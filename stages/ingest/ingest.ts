@@ -287,6 +287,29 @@ const CHUNK_EXPRESSIONS = (() => {
       ),
       pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
     ],
+    /**
+     * On values parsed by the CSV reader: whether the row passes every check. There an empty
+     * value is null, which only the imputed column allows; text that is no number never gets
+     * here, as it fails the parse.
+     */
+    parsedFailed: pl
+      .allHorizontal([
+        ...NUMERIC_RULES.map((rule) => {
+          const value = pl.col(rule.column);
+          const low =
+            rule.above !== undefined ? value.gt(rule.above) : value.gtEq(rule.min ?? -Infinity);
+          const inRange = value
+            .isFinite()
+            .and(low)
+            .and(value.ltEq(rule.max ?? Infinity));
+          return rule.imputed ? value.isNull().or(inRange) : inRange;
+        }),
+        pl.col(CATEGORY_RULE.column).isIn(CATEGORY_RULE.values),
+      ])
+      // Null where a value is empty: a failure, as the checks above already allow what may be.
+      .fillNull(false)
+      .not()
+      .alias("failed"),
     anyFailed: pl
       .anyHorizontal(CHECKS.map((check) => check.failed))
       // A null check (a comparison with an empty value) is no failure, as in when/then below.
@@ -330,8 +353,13 @@ async function validateFile(
   quarantinePath: string,
 ): Promise<FileScan> {
   await mkdir(partsDir);
-  // Every column as text, so that a bad value is reported as found instead of failing the parse.
-  const schema = Object.fromEntries(header.columns.map((name) => [name, pl.Utf8]));
+  const numericColumns = new Set(NUMERIC_RULES.map((rule) => rule.column));
+  const schemas: ChunkSchemas = {
+    text: Object.fromEntries(header.columns.map((name) => [name, pl.Utf8])),
+    parsed: Object.fromEntries(
+      header.columns.map((name) => [name, numericColumns.has(name) ? pl.Float64 : pl.Utf8]),
+    ),
+  };
   const scan: FileScan = {
     read: 0,
     kept: 0,
@@ -352,13 +380,11 @@ async function validateFile(
     await quarantine.write(`${QUARANTINE_COLUMNS.join(",")}\n`);
     for await (const chunk of dataChunks(input, header.bytes, hash)) {
       scan.bytes += chunk.length;
-      const frame = readFailing(input, () =>
-        pl.readCSV(chunk, { hasHeader: false, schema, truncateRaggedLines: true }),
-      );
       // Line numbers of the file: the header is line 1.
       const firstRow = scan.read + 2;
-      scan.read += frame.height;
-      const { kept: keptRows, failing } = await validateChunk(frame, firstRow);
+      const checked = await validateChunk(input, chunk, firstRow, schemas);
+      const { kept: keptRows, failing } = checked;
+      scan.read += checked.rows;
       if (keptRows.height > 0) {
         scan.kept += keptRows.height;
         const values = keptRows.getColumn("total_bedrooms");
@@ -425,21 +451,101 @@ function medianOfCounts(counts: pl.DataFrame[]): number | null {
   return pl.Series("value", middle, pl.Float64).median() as number;
 }
 
-/**
- * Splits a chunk of text rows into kept rows (`row`, parsed values, category) and failing rows
- * (`row`, `check`, the stripped text `raw_<column>`), both in file order.
- */
+interface ChunkSchemas {
+  /** Every column as text, so that a bad value can be reported as found. */
+  text: Record<string, pl.DataType>;
+  /** The numeric columns as numbers, the others as text. */
+  parsed: Record<string, pl.DataType>;
+}
+
+interface CheckedRows {
+  /** `row`, the parsed values and the category of the rows that pass every check. */
+  kept: pl.DataFrame;
+  /** `row`, `check` and the stripped text `raw_<column>` of the others, or null when none. */
+  failing: pl.DataFrame | null;
+}
+
+/** Parses and checks one chunk of CSV lines; kept and failing rows are in file order. */
 async function validateChunk(
-  frame: pl.DataFrame,
+  input: string,
+  chunk: Buffer,
   firstRow: number,
-): Promise<{ kept: pl.DataFrame; failing: pl.DataFrame | null }> {
+  schemas: ChunkSchemas,
+): Promise<CheckedRows & { rows: number }> {
+  const x = CHUNK_EXPRESSIONS;
+  const readText = (csv: Buffer) => {
+    try {
+      return pl.readCSV(csv, { hasHeader: false, schema: schemas.text, truncateRaggedLines: true });
+    } catch (error) {
+      // Polars reports bad CSV without the file name: add it.
+      throw new InputError(`${input}: could not be read as CSV: ${(error as Error).message}`);
+    }
+  };
+  const viaText = async () => {
+    const text = readText(chunk).withRowIndex("row", firstRow);
+    return { rows: text.height, ...(await checkText(text)) };
+  };
+  // Fastest path: let the CSV reader parse the numbers, which costs less than parsing text and
+  // casting it. It fails when a number column holds text that is no number; and lines only
+  // stand for rows when no quoted value spans lines. The text path below handles those chunks.
+  const parsed = chunk.includes(0x22) ? null : readParsed(chunk, schemas.parsed);
+  if (!parsed) return viaText();
+  const checked = await parsed
+    .lazy()
+    .withRowIndex("row", firstRow)
+    .select(...x.kept, x.parsedFailed)
+    .collect();
+  const kept = await checked
+    .lazy()
+    .filter(x.passed)
+    .select(...x.kept)
+    .collect();
+  if (kept.height === checked.height) return { rows: checked.height, kept, failing: null };
+
+  // The few rows that fail are read again from their lines, as text, for their reasons.
+  const failingRows = checked.filter(x.failed).getColumn("row");
+  const indexes = (failingRows.toArray() as number[]).map((row) => row - firstRow);
+  const text = readText(linesAt(chunk, indexes));
+  // Never seen; but should lines and rows not match, the whole chunk is read as text instead.
+  if (text.height !== indexes.length) return viaText();
+  const rechecked = await checkText(text.withColumns(failingRows));
+  return {
+    rows: checked.height,
+    kept: rechecked.kept.height === 0 ? kept : kept.vstack(rechecked.kept).sort("row"),
+    failing: rechecked.failing,
+  };
+}
+
+/** The chunk parsed with numbers as numbers, or null when a number column holds other text. */
+function readParsed(chunk: Buffer, schema: Record<string, pl.DataType>): pl.DataFrame | null {
+  try {
+    return pl.readCSV(chunk, { hasHeader: false, schema, truncateRaggedLines: true });
+  } catch {
+    return null;
+  }
+}
+
+/** The lines at `indexes` (0-based, ascending) of `chunk`, line breaks included. */
+function linesAt(chunk: Buffer, indexes: number[]): Buffer {
+  const lines: Buffer[] = [];
+  let line = 0;
+  let start = 0;
+  for (const index of indexes) {
+    for (; line < index; line++) start = chunk.indexOf(0x0a, start) + 1;
+    const end = chunk.indexOf(0x0a, start);
+    lines.push(chunk.subarray(start, end === -1 ? chunk.length : end + 1));
+  }
+  return Buffer.concat(lines);
+}
+
+/** Checks text rows (`row` and the text of each column). */
+async function checkText(rows: pl.DataFrame): Promise<CheckedRows> {
   const x = CHUNK_EXPRESSIONS;
   // Fast path: check the text as read, without stripping blanks (which costs more than the
   // rest of the checks together). A value with blanks around it never parses as a number nor
   // matches a category, so such a row fails here and is checked again, stripped, below.
-  const asRead = await frame
+  const asRead = await rows
     .lazy()
-    .withRowIndex("row", firstRow)
     .select(...x.textAsRead)
     .withColumns(...x.values)
     .withColumns(x.anyFailed)
@@ -594,14 +700,5 @@ async function endsWithoutNewline(path: string): Promise<boolean> {
     return last[0] !== 0x0a;
   } finally {
     await handle.close();
-  }
-}
-
-/** Polars reports bad CSV without the file name: add it. */
-function readFailing<T>(input: string, read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    throw new InputError(`${input}: could not be read as CSV: ${(error as Error).message}`);
   }
 }
