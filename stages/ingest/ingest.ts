@@ -3,8 +3,8 @@
 // The CSV is read by Node in line-aligned chunks and each chunk is parsed and validated by
 // polars on its own, so memory stays bounded whatever the file size (polars' own CSV scan
 // maps the whole file into memory). Kept rows of a large input go to part Parquet files; one
-// streaming pass then imputes the median and writes clean.parquet. Reasons are built only for failing rows:
-// the hot pass computes one pass/fail flag per row.
+// streaming pass then imputes the median and writes clean.parquet. The hot pass computes one
+// pass/fail flag per row; reasons and raw text are built only for the rows that fail.
 import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -58,7 +58,7 @@ export class InputError extends Error {}
 /** Bytes of CSV parsed at a time: enough for polars' parallel parser, small enough to bound memory. */
 const CHUNK_BYTES = 32 * 1024 * 1024;
 
-/** Inputs up to this size keep their kept rows in memory until the clean Parquet is written. */
+/** Kept rows stay in memory until this much CSV has been read; past it, they go to disk. */
 const IN_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /** The column that holds, per row, the index in CHECKS of the first rule it breaks (null when ok). */
@@ -202,7 +202,7 @@ async function readHeader(input: string): Promise<Header> {
 interface Check {
   /** The name rows are counted under, e.g. `median_income: not a number`. */
   rule: string;
-  /** True where a row breaks the rule; reads the stripped text `raw_<column>` and the parsed `<column>`. */
+  /** True where a row breaks the rule; reads the text `raw_<column>` and the parsed `<column>`. */
   failed: pl.Expr;
   column: string;
   /** The reason written for a failing row, given the column's stripped text. */
@@ -288,9 +288,9 @@ const CHUNK_EXPRESSIONS = (() => {
       pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
     ],
     /**
-     * On values parsed by the CSV reader: whether the row passes every check. There an empty
-     * value is null, which only the imputed column allows; text that is no number never gets
-     * here, as it fails the parse.
+     * On values parsed by the CSV reader: whether the row fails a check. There an empty value
+     * is null, which only the imputed column allows; text that is no number never gets here,
+     * as it fails the parse. Agrees with CHECKS (a test holds it to that).
      */
     parsedFailed: pl
       .allHorizontal([
@@ -306,7 +306,7 @@ const CHUNK_EXPRESSIONS = (() => {
         }),
         pl.col(CATEGORY_RULE.column).isIn(CATEGORY_RULE.values),
       ])
-      // Null where a value is empty: a failure, as the checks above already allow what may be.
+      // Null where a value is empty: a failure, unless the column allows it (above).
       .fillNull(false)
       .not()
       .alias("failed"),
@@ -432,7 +432,7 @@ function addValueCounts(counts: pl.DataFrame[], values: pl.Series): void {
 }
 
 function mergeCounts(counts: pl.DataFrame[]): pl.DataFrame {
-  return pl.concat(counts).groupBy("value").agg(pl.col("count").cast(pl.UInt64).sum());
+  return pl.concat(counts).groupBy("value").agg(pl.col("count").sum());
 }
 
 /** The median of the values counted, or null when there are none. */
