@@ -275,10 +275,17 @@ const CHUNK_EXPRESSIONS = (() => {
   return {
     /** The text of each column as read, as `raw_<column>`. */
     textAsRead: [row, ...REQUIRED_COLUMNS.map((column) => pl.col(column).alias(rawName(column)))],
-    /** `raw_<column>` stripped of blanks. */
+    /** `raw_<column>` back to `<column>`. */
+    textAsColumns: [
+      row,
+      ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).alias(column)),
+    ],
+    /** The text of each column stripped of blanks, as `raw_<column>`. */
     textStripped: [
       row,
-      ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).str.stripChars(" \t")),
+      ...REQUIRED_COLUMNS.map((column) =>
+        pl.col(column).str.stripChars(" \t").alias(rawName(column)),
+      ),
     ],
     /** The parsed values (null when not a number) and the category, from `raw_<column>`. */
     values: [
@@ -508,12 +515,8 @@ async function validateChunk(
   const text = readText(linesAt(chunk, indexes));
   // Never seen; but should lines and rows not match, the whole chunk is read as text instead.
   if (text.height !== indexes.length) return viaText();
-  const rechecked = await checkText(text.withColumns(failingRows));
-  return {
-    rows: checked.height,
-    kept: rechecked.kept.height === 0 ? kept : kept.vstack(rechecked.kept).sort("row"),
-    failing: rechecked.failing,
-  };
+  const rechecked = await checkStripped(text.withColumns(failingRows).lazy());
+  return { rows: checked.height, kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
 }
 
 /** The chunk parsed with numbers as numbers, or null when a number column holds other text. */
@@ -543,30 +546,46 @@ async function checkText(rows: pl.DataFrame): Promise<CheckedRows> {
   const x = CHUNK_EXPRESSIONS;
   // Fast path: check the text as read, without stripping blanks (which costs more than the
   // rest of the checks together). A value with blanks around it never parses as a number nor
-  // matches a category, so such a row fails here and is checked again, stripped, below.
+  // matches a category, so such a row fails here and is checked again, stripped.
   const asRead = await rows
     .lazy()
     .select(...x.textAsRead)
     .withColumns(...x.values)
     .withColumns(x.anyFailed)
     .collect();
-  const keptAsRead = await asRead
+  const kept = await asRead
     .lazy()
     .filter(x.passed)
     .select(...x.kept)
     .collect();
-  if (keptAsRead.height === asRead.height) return { kept: keptAsRead, failing: null };
-  const rechecked = await asRead
-    .lazy()
-    .filter(x.failed)
+  if (kept.height === asRead.height) return { kept, failing: null };
+  const rechecked = await checkStripped(
+    asRead
+      .lazy()
+      .filter(x.failed)
+      .select(...x.textAsColumns),
+  );
+  return { kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
+}
+
+/** Checks text rows (`row` and the text of each column) with the text stripped of blanks. */
+async function checkStripped(rows: pl.LazyDataFrame): Promise<CheckedRows> {
+  const x = CHUNK_EXPRESSIONS;
+  const checked = await rows
     .select(...x.textStripped)
     .withColumns(...x.values)
     .withColumns(x.firstFailing)
     .collect();
-  const failing = rechecked.filter(x.checkFailed);
-  const keptStripped = rechecked.filter(x.checkPassed).select(...keptColumns);
-  const kept = keptStripped.height === 0 ? keptAsRead : keptAsRead.vstack(keptStripped).sort("row");
-  return { kept, failing: failing.height > 0 ? failing : null };
+  const failing = checked.filter(x.checkFailed);
+  return {
+    kept: checked.filter(x.checkPassed).select(...keptColumns),
+    failing: failing.height > 0 ? failing : null,
+  };
+}
+
+/** `kept` with `more` kept rows, in file order. */
+function withKept(kept: pl.DataFrame, more: pl.DataFrame): pl.DataFrame {
+  return more.height === 0 ? kept : kept.vstack(more).sort("row");
 }
 
 /** The quarantine rows of a chunk's failing rows; counts them and keeps the first few for errors. */
@@ -600,7 +619,7 @@ function quarantineRows(failing: pl.DataFrame, scan: FileScan): pl.DataFrame {
 /**
  * The data part of `input` (after the header) in pieces of about CHUNK_BYTES, each ending at a
  * line break outside quotes so polars can parse it alone. `hash` sees every byte of the file.
- * A piece is valid only until the next but one is asked for: its buffer is then reused.
+ * A piece is valid only until the next one is asked for: its buffer is then reused.
  */
 async function* dataChunks(input: string, headerBytes: number, hash: Hash): AsyncGenerator<Buffer> {
   const handle = await open(input, "r");
@@ -614,11 +633,12 @@ async function* dataChunks(input: string, headerBytes: number, hash: Hash): Asyn
   // Two buffers, so that the next piece is read and hashed while polars works on this one.
   const buffers = [Buffer.alloc(Math.max(CHUNK_BYTES, headerBytes)), Buffer.alloc(CHUNK_BYTES)];
   let current = 0;
-  await readInto(buffers[current], 0, headerBytes);
   // Bytes at the start of the current buffer: an incomplete line left over from the last piece.
   let carried = 0;
-  let reading = readInto(buffers[current], 0, buffers[current].length);
+  let reading = Promise.resolve(0);
   try {
+    await readInto(buffers[current], 0, headerBytes);
+    reading = readInto(buffers[current], 0, buffers[current].length);
     for (;;) {
       const bytesRead = await reading;
       let buffer = buffers[current];
