@@ -2,7 +2,7 @@
 //
 // The CSV is read by Node in line-aligned chunks and each chunk is parsed and validated by
 // polars on its own, so memory stays bounded whatever the file size (polars' own CSV scan
-// maps the whole file into memory). Kept rows of a large input go to part Parquet files; one
+// maps the whole file into memory). Kept rows of a large input go to Arrow part files; one
 // streaming pass then imputes the median and writes clean.parquet. The hot pass computes one
 // pass/fail flag per row; reasons and raw text are built only for the rows that fail.
 import { createHash, type Hash } from "node:crypto";
@@ -350,7 +350,7 @@ interface FileScan {
 }
 
 /**
- * Parses and validates `input` chunk by chunk: kept rows kept in memory or as Parquet parts in
+ * Parses and validates `input` chunk by chunk: kept rows kept in memory or as Arrow parts in
  * `partsDir`, failing rows with their reasons to the quarantine CSV, everything else counted.
  */
 async function validateFile(
@@ -403,9 +403,9 @@ async function validateFile(
       // a fifth of the stage), and go to disk past that, so memory stays bounded.
       if (scan.bytes > IN_MEMORY_BYTES) {
         for (const rows of inMemory.splice(0)) {
-          const part = join(partsDir, `${String(parts.length).padStart(6, "0")}.parquet`);
-          // Uncompressed: the parts are read once, right away, from the page cache.
-          rows.writeParquet(part, { compression: "uncompressed" });
+          // Arrow IPC, uncompressed: the cheapest to write, and read once, from the page cache.
+          const part = join(partsDir, `${String(parts.length).padStart(6, "0")}.arrow`);
+          rows.writeIPC(part);
           parts.push(part);
         }
       }
@@ -418,7 +418,7 @@ async function validateFile(
     await quarantine.close();
   }
   scan.keptRows = [
-    ...parts.map((part) => pl.scanParquet(part)),
+    ...parts.map((part) => pl.scanIPC(part)),
     ...inMemory.map((rows) => rows.lazy()),
   ];
   scan.sha256 = hash.digest("hex");
