@@ -502,17 +502,19 @@ async function validateChunk(
     .withRowIndex("row", firstRow)
     .select(...x.kept, x.parsedFailed)
     .collect();
-  const kept = await checked
+  // Polars' threads filter the kept rows while this one looks for the lines of failing rows.
+  const keeping = checked
     .lazy()
     .filter(x.passed)
     .select(...x.kept)
     .collect();
-  if (kept.height === checked.height) return { rows: checked.height, kept, failing: null };
+  const failingRows = checked.filter(x.failed).getColumn("row");
+  if (failingRows.length === 0) return { rows: checked.height, kept: await keeping, failing: null };
 
   // The few rows that fail are read again from their lines, as text, for their reasons.
-  const failingRows = checked.filter(x.failed).getColumn("row");
   const indexes = (failingRows.toArray() as number[]).map((row) => row - firstRow);
   const text = readText(linesAt(chunk, indexes));
+  const kept = await keeping;
   // Never seen; but should lines and rows not match, the whole chunk is read as text instead.
   if (text.height !== indexes.length) return viaText();
   const rechecked = await checkStripped(text.withColumns(failingRows).lazy());
