@@ -272,22 +272,27 @@ const registerCommand: Command = {
   },
 };
 
+/** Options of the commands that propose a change to deploy/production.json. */
+const PROPOSAL_OPTIONS: Command["options"] = {
+  report: {
+    type: "string",
+    value: "FILE",
+    description: "markdown report used as the pull request body",
+  },
+  base: {
+    type: "string",
+    value: "BRANCH",
+    description: "branch to merge into (default: the repository's default / current branch)",
+  },
+};
+
 const promoteCommand: Command = {
   name: "promote",
   summary: "Propose pointing deploy/production.json at a version (pull request, or local branch)",
   positionals: "<version>",
   options: {
     ...COMMON,
-    report: {
-      type: "string",
-      value: "FILE",
-      description: "markdown report used as the pull request body",
-    },
-    base: {
-      type: "string",
-      value: "BRANCH",
-      description: "branch to merge into (default: the repository's default / current branch)",
-    },
+    ...PROPOSAL_OPTIONS,
   },
   async run(values, positionals) {
     expectPositionals("promote", positionals, ["version"]);
@@ -313,16 +318,7 @@ const rollbackCommand: Command = {
       value: "VERSION",
       description: "roll back to this version instead of the previous one",
     },
-    report: {
-      type: "string",
-      value: "FILE",
-      description: "markdown report used as the pull request body",
-    },
-    base: {
-      type: "string",
-      value: "BRANCH",
-      description: "branch to merge into (default: the repository's default / current branch)",
-    },
+    ...PROPOSAL_OPTIONS,
   },
   async run(values, positionals) {
     expectPositionals("rollback", positionals, []);

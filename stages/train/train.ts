@@ -6,8 +6,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { FEATURES_FILES, type FeaturesReport } from "../features/features.ts";
-import { type Forest, type ForestPredictor, mergeForests, oobRmse } from "../forest/forest.ts";
-import { trainWithMlRandomForest } from "../forest/ml-random-forest.ts";
+import { Forest, type ForestPredictor, mergeForests, oobRmse } from "../forest/forest.ts";
+import { type MlRandomForestModel, trainWithMlRandomForest } from "../forest/ml-random-forest.ts";
 import { deserializeForest, FOREST_FORMAT, serializeForest } from "../forest/model-file.ts";
 import type { ForestParams } from "../forest/params.ts";
 import { trainForest } from "../forest/train.ts";
@@ -76,6 +76,17 @@ function fromForest(forest: Forest, train: Dataset): TrainedModel {
   };
 }
 
+function fromMlRandomForest(model: MlRandomForestModel): TrainedModel {
+  return {
+    predictor: model,
+    engine: { name: "ml-random-forest", version: dependencyVersion("ml-random-forest") },
+    bytes: new TextEncoder().encode(JSON.stringify(model.toJSON())),
+    format: ML_RANDOM_FOREST_FORMAT,
+    importances: null,
+    oobRmse: null,
+  };
+}
+
 /** Trains the forest (or one shard of it) and writes the bundle to outDir. */
 export async function runTrain(
   options: TrainOptions,
@@ -83,59 +94,46 @@ export async function runTrain(
   const started = Date.now();
   const { engine = "forest", ...params } = options.params;
   const { train, test, schema } = await loadSplit(options.featuresDir);
+  let model: Forest | MlRandomForestModel;
   if (engine === "ml-random-forest") {
     if (options.shard) {
       throw new Error("--shard: the ml-random-forest engine cannot be sharded; use engine forest");
     }
-    const model = trainWithMlRandomForest(train, params);
-    const fitSeconds = (Date.now() - started) / 1000;
-    const trained: TrainedModel = {
-      predictor: model,
-      engine: { name: engine, version: dependencyVersion("ml-random-forest") },
-      bytes: new TextEncoder().encode(JSON.stringify(model.toJSON())),
-      format: ML_RANDOM_FOREST_FORMAT,
-      importances: null,
-      oobRmse: null,
-    };
-    return writeBundle(trained, {
-      ...options,
-      params,
-      train,
-      test,
-      schema,
-      durations: { fitSeconds },
+    model = trainWithMlRandomForest(train, params);
+  } else {
+    const range = options.shard
+      ? shardTreeRange(params.nEstimators, options.shard.index, options.shard.count)
+      : undefined;
+    model = await trainForest(train, params, {
+      workers: options.workers,
+      treeRange: range,
+      onProgress: options.onProgress,
     });
+    if (options.shard && range) {
+      const shard = { shard: options.shard.index, trees: range };
+      const fitSeconds = (Date.now() - started) / 1000;
+      const bytes = serializeForest(model);
+      await produceDirAtomic(options.outDir, async (dir) => {
+        await writeFileAtomic(join(dir, BUNDLE_FILES.model), bytes);
+        await writeJsonAtomic(join(dir, SHARD_FILE), {
+          ...shard,
+          of: options.shard?.count,
+          fitSeconds,
+        });
+      });
+      return shard;
+    }
   }
-  const range = options.shard
-    ? shardTreeRange(params.nEstimators, options.shard.index, options.shard.count)
-    : undefined;
-  const forest = await trainForest(train, params, {
-    workers: options.workers,
-    treeRange: range,
-    onProgress: options.onProgress,
-  });
   const fitSeconds = (Date.now() - started) / 1000;
-  if (!options.shard || !range) {
-    const trained = fromForest(forest, train);
-    return writeBundle(trained, {
-      ...options,
-      params,
-      train,
-      test,
-      schema,
-      durations: { fitSeconds },
-    });
-  }
-  const shard = { shard: options.shard.index, trees: range };
-  await produceDirAtomic(options.outDir, async (dir) => {
-    await writeFileAtomic(join(dir, BUNDLE_FILES.model), serializeForest(forest));
-    await writeJsonAtomic(join(dir, SHARD_FILE), {
-      ...shard,
-      of: options.shard?.count,
-      fitSeconds,
-    });
+  const trained = model instanceof Forest ? fromForest(model, train) : fromMlRandomForest(model);
+  return writeBundle(trained, {
+    ...options,
+    params,
+    train,
+    test,
+    schema,
+    durations: { fitSeconds },
   });
-  return shard;
 }
 
 /** Merges trained shards (folders written by runTrain with `shard`) into one bundle. */
