@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../../bench/data/upsample.ts";
 import { makeTestBundle, sampleRecord } from "../../test/support/bundle.ts";
 import { tempDir } from "../../test/support/housing.ts";
 import type { RunningServer } from "./server.ts";
@@ -20,18 +21,6 @@ afterAll(async () => {
   await running?.close();
   await cleanup?.();
 });
-
-/** A small seeded generator (mulberry32), so a failing body can be reproduced. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = [
   "longitude",
@@ -161,7 +150,7 @@ function send(
 
 describe("fuzzed request bodies", () => {
   it("never answer 5xx, never crash the server, and keep memory bounded", async () => {
-    const next = rng(20_240_601);
+    const next = seededRandom(20_240_601);
     for (let i = 0; i < 30; i++) await send("/predict", JSON.stringify(sampleRecord(i)));
     const rssBefore = process.memoryUsage().rss;
 

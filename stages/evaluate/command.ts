@@ -1,7 +1,7 @@
 import type { Command } from "../cli/command.ts";
 import { DEFAULT_PARAMS_FILE, loadParams } from "../params/params.ts";
 import { createRegistry } from "../registry/create-registry.ts";
-import { PARAM_OPTIONS, paramOverrides } from "../train/command.ts";
+import { FEATURES_OPTION, PARAM_OPTIONS, paramOverrides } from "../train/command.ts";
 import { evaluateCandidate } from "./candidate.ts";
 
 export const evaluateCommand: Command = {
@@ -9,12 +9,7 @@ export const evaluateCommand: Command = {
   summary:
     "Score the latest registered model on the hold-out, apply the gate, assign staging on pass.",
   options: {
-    features: {
-      type: "string",
-      value: "DIR",
-      default: ".pipeline/features",
-      description: "features output folder",
-    },
+    features: FEATURES_OPTION,
     "work-dir": {
       type: "string",
       value: "DIR",

@@ -25,14 +25,8 @@ const FIX = "fetch the model file again, or retrain the model";
 export const FOREST_FORMAT = `${FORMAT_NAME}/v${MODEL_FORMAT_VERSION}`;
 
 /** The JSON header stored in every model file. */
-export interface ModelHeader {
+export interface ModelHeader extends ForestInfo {
   format: typeof FORMAT_NAME;
-  params: ForestParams;
-  nFeatures: number;
-  featureNames: string[];
-  trainingRows: number;
-  trainingDataSha256: string;
-  treeStart: number;
   nTrees: number;
   nodeCount: number;
   /** Bytes per stored split feature: 1 (255 marks a leaf) or 2 (-1 marks a leaf). */

@@ -12,6 +12,14 @@ export const PARAM_OPTIONS: Record<string, OptionSpec> = Object.fromEntries(
   ]),
 );
 
+/** The --features option of the commands that read the features stage's output. */
+export const FEATURES_OPTION: OptionSpec = {
+  type: "string",
+  value: "DIR",
+  default: ".pipeline/features",
+  description: "features output folder",
+};
+
 /** The param overrides given on the command line. */
 export function paramOverrides(values: Record<string, string | boolean | undefined>) {
   return Object.fromEntries(
@@ -36,12 +44,7 @@ export const trainCommand: Command = {
   name: "train",
   summary: "Train the random forest on the train split and write the model bundle.",
   options: {
-    features: {
-      type: "string",
-      value: "DIR",
-      default: ".pipeline/features",
-      description: "features output folder",
-    },
+    features: FEATURES_OPTION,
     out: { type: "string", value: "DIR", default: ".pipeline/train", description: "bundle folder" },
     params: {
       type: "string",
@@ -86,12 +89,7 @@ export const mergeCommand: Command = {
       value: "DIRS",
       description: "comma-separated shard folders, in shard order",
     },
-    features: {
-      type: "string",
-      value: "DIR",
-      default: ".pipeline/features",
-      description: "features output folder",
-    },
+    features: FEATURES_OPTION,
     out: { type: "string", value: "DIR", default: ".pipeline/train", description: "bundle folder" },
   },
   async run(values) {
