@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { type Command, runCommand, UsageError } from "../stages/cli/command.ts";
+import { type Command, runCommand, UsageError } from "../lib/cli/command.ts";
 
 export const ACT_VERSION = "0.2.87";
 

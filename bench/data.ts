@@ -7,13 +7,13 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildFeatureSchema } from "../stages/features/schema.ts";
+import { buildFeatureSchema } from "../lib/schema/features.ts";
 import {
   CATEGORY_RULE,
   DEFAULT_MAX_QUARANTINE_SHARE,
   NUMERIC_RULES,
   REQUIRED_COLUMNS,
-} from "../stages/ingest/rules.ts";
+} from "../lib/schema/rules.ts";
 import { upsampleHousing } from "./data/upsample.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));

@@ -3,8 +3,8 @@
 // `npm run bench -- data_ours --input CSV --out DIR`.
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runFeatures } from "../stages/features/features.ts";
-import { runIngest } from "../stages/ingest/ingest.ts";
+import { runIngest } from "../stages/1-ingest/ingest.ts";
+import { runFeatures } from "../stages/2-features/features.ts";
 
 /** Times ingest + features on --input, writing under --out; prints a table, then one JSON line. */
 export async function main(args: string[]): Promise<void> {

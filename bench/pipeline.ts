@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { findGoTool } from "../.github/act.ts";
-import { runGit } from "../stages/registry/git.ts";
+import { runGit } from "../lib/registry/git.ts";
 import { cloneWorkingTree, runWorkflow } from "../test/e2e/act-harness.ts";
 import { startGitHubStandIn } from "../test/support/github-server.ts";
 

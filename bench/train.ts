@@ -11,9 +11,9 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { runFeatures } from "../stages/features/features.ts";
-import { runIngest } from "../stages/ingest/ingest.ts";
-import { loadSplit } from "../stages/train/dataset.ts";
+import { loadSplit } from "../lib/bundle/dataset.ts";
+import { runIngest } from "../stages/1-ingest/ingest.ts";
+import { runFeatures } from "../stages/2-features/features.ts";
 import { writeSplitFiles } from "./train/split-files.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));

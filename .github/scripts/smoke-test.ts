@@ -6,7 +6,7 @@ import { appendFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { SAMPLE_RECORD } from "../../stages/features/schema.ts";
+import { SAMPLE_RECORD } from "../../lib/schema/features.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 

@@ -1,6 +1,6 @@
 import * as core from "@actions/core";
-import type { ModelManifest } from "../../stages/train/bundle.ts";
-import { describeModel } from "../../stages/train/command.ts";
+import type { ModelManifest } from "../../lib/bundle/bundle.ts";
+import { describeModel } from "../../stages/3-train/command.ts";
 import { promotionTargetFromInputs, writeSummary } from "./runtime.ts";
 
 /** Registers the bundle (unless told not to), sets the outputs and writes the job summary. */

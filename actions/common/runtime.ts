@@ -83,13 +83,13 @@ export async function writeSummary(
 export async function promotionTargetFromInputs() {
   const token = core.getInput("github-token").trim();
   if (token) core.setSecret(token);
-  const { createPromotionTarget } = await import("../../stages/registry/create-registry.ts");
+  const { createPromotionTarget } = await import("../../lib/registry/create-registry.ts");
   return createPromotionTarget({ github: { token: token || undefined } });
 }
 
 /** Param overrides from the action's inputs named like the CLI aliases (trees, max-depth, ...). */
 export async function paramsFromInputs() {
-  const { loadParams, PARAM_ALIASES } = await import("../../stages/params/params.ts");
+  const { loadParams, PARAM_ALIASES } = await import("../../lib/params/params.ts");
   const overrides = Object.fromEntries(
     Object.keys(PARAM_ALIASES).map((alias) => [alias, core.getInput(alias).trim() || undefined]),
   );

@@ -1,5 +1,5 @@
 import * as core from "@actions/core";
-import { runDeploy } from "../../stages/deploy/deploy.ts";
+import { runDeploy } from "../../stages/6-deploy/deploy.ts";
 import { input, promotionTargetFromInputs, runAction, writeSummary } from "../common/runtime.ts";
 
 async function main() {

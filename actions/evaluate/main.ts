@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as core from "@actions/core";
-import type { CandidateResult } from "../../stages/evaluate/candidate.ts";
-import { evaluateCandidate, GateFailedError } from "../../stages/evaluate/candidate.ts";
+import type { CandidateResult } from "../../stages/4-evaluate/candidate.ts";
+import { evaluateCandidate, GateFailedError } from "../../stages/4-evaluate/candidate.ts";
 import {
   downloadDir,
   input,

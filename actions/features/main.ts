@@ -1,6 +1,6 @@
 import * as core from "@actions/core";
-import { describeFeatures } from "../../stages/features/command.ts";
-import { runFeatures } from "../../stages/features/features.ts";
+import { describeFeatures } from "../../stages/2-features/command.ts";
+import { runFeatures } from "../../stages/2-features/features.ts";
 import {
   downloadDir,
   input,

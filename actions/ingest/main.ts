@@ -1,6 +1,6 @@
 import * as core from "@actions/core";
-import { describeIngest, parseShare } from "../../stages/ingest/command.ts";
-import { runIngest } from "../../stages/ingest/ingest.ts";
+import { describeIngest, parseShare } from "../../stages/1-ingest/command.ts";
+import { runIngest } from "../../stages/1-ingest/ingest.ts";
 import { input, runAction, uploadDir, writeSummary } from "../common/runtime.ts";
 
 async function main() {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { runMerge } from "../../stages/train/train.ts";
+import { runMerge } from "../../stages/3-train/train.ts";
 import { registerAndReport } from "../common/register.ts";
 import { downloadDir, input, runAction, uploadDir } from "../common/runtime.ts";
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as core from "@actions/core";
-import { preparePromotion } from "../../stages/registry/promotion.ts";
+import { preparePromotion } from "../../stages/5-promote/promote.ts";
 import {
   downloadDir,
   input,

@@ -1,5 +1,5 @@
 import * as core from "@actions/core";
-import { runTrain } from "../../stages/train/train.ts";
+import { runTrain } from "../../stages/3-train/train.ts";
 import { registerAndReport } from "../common/register.ts";
 import { downloadDir, input, paramsFromInputs, runAction, uploadDir } from "../common/runtime.ts";
 

@@ -4,7 +4,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { produceAtomic } from "../../stages/io/files.ts";
+import { produceAtomic } from "../../lib/io/files.ts";
 
 /** Bump when the generated rows change, so stale cached files are not reused. */
 const GENERATOR_VERSION = 1;

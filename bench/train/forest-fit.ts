@@ -2,10 +2,10 @@
 // JSON line (fit seconds, test RMSE, model file size, one-row predict time, peak RSS).
 // Usage: node bench/train/forest-fit.ts DIR TREES SEED REPEAT [WORKERS]
 import { availableParallelism } from "node:os";
-import { type Forest, oobRmse } from "../../stages/forest/forest.ts";
-import { serializeForest } from "../../stages/forest/model-file.ts";
-import { DEFAULT_FOREST_PARAMS } from "../../stages/forest/params.ts";
-import { trainForest } from "../../stages/forest/train.ts";
+import { type Forest, oobRmse } from "../../lib/forest/forest.ts";
+import { serializeForest } from "../../lib/forest/model-file.ts";
+import { DEFAULT_FOREST_PARAMS } from "../../lib/forest/params.ts";
+import { trainForest } from "../../lib/forest/train.ts";
 import { readSplitFiles, rmse } from "./split-files.ts";
 
 const [dir, trees, seed, repeat, workers] = process.argv.slice(2);

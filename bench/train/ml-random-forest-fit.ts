@@ -2,8 +2,8 @@
 // of the split files and prints one JSON line (fit seconds, test RMSE). The parent kills it at
 // its time limit: ml-random-forest's split search is quadratic in a node's rows.
 // Usage: node bench/train/ml-random-forest-fit.ts DIR ROWS TREES SEED
-import { trainWithMlRandomForest } from "../../stages/forest/ml-random-forest.ts";
-import { DEFAULT_FOREST_PARAMS } from "../../stages/forest/params.ts";
+import { trainWithMlRandomForest } from "../../lib/forest/ml-random-forest.ts";
+import { DEFAULT_FOREST_PARAMS } from "../../lib/forest/params.ts";
 import { readSplitFiles, rmse } from "./split-files.ts";
 
 const [dir, rows, trees, seed] = process.argv.slice(2);

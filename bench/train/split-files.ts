@@ -3,7 +3,7 @@
 // x (row-major) and y per side, plus shape.json.
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Dataset } from "../../stages/forest/forest.ts";
+import type { Dataset } from "../../lib/forest/forest.ts";
 
 interface Shape {
   train_rows: number;

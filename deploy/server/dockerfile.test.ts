@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "./config.ts";
 
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const DOCKERFILE = readFileSync(join(REPO, "deploy", "Dockerfile"), "utf8");
 const COMPOSE = readFileSync(join(REPO, "deploy", "compose.yaml"), "utf8");
 

@@ -8,21 +8,21 @@ import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { z } from "zod";
 import {
+  BUNDLE_FILES,
+  type LoadedBundle,
+  type ModelManifest,
+  readBundle,
+} from "../../lib/bundle/bundle.ts";
+import type { ForestPredictor } from "../../lib/forest/forest.ts";
+import {
   CATEGORY_COLUMN,
   FEATURE_SCHEMA_VERSION,
   type FeatureSchema,
   featureVector,
   NUMERIC_INPUTS,
   type RawRecord,
-} from "../../stages/features/schema.ts";
-import type { ForestPredictor } from "../../stages/forest/forest.ts";
-import { NUMERIC_RULES } from "../../stages/ingest/rules.ts";
-import {
-  BUNDLE_FILES,
-  type LoadedBundle,
-  type ModelManifest,
-  readBundle,
-} from "../../stages/train/bundle.ts";
+} from "../../lib/schema/features.ts";
+import { NUMERIC_RULES } from "../../lib/schema/rules.ts";
 import type { Logger } from "./log.ts";
 import { recordSchema } from "./payload.ts";
 

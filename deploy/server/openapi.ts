@@ -5,8 +5,8 @@ import {
   NUMERIC_INPUTS,
   OCEAN_PROXIMITY_VALUES,
   SAMPLE_RECORD,
-} from "../../stages/features/schema.ts";
-import { NUMERIC_RULES } from "../../stages/ingest/rules.ts";
+} from "../../lib/schema/features.ts";
+import { NUMERIC_RULES } from "../../lib/schema/rules.ts";
 import { ABSURD_LIMIT, MLFLOW_FORMATS } from "./payload.ts";
 
 type JsonObject = Record<string, unknown>;

@@ -2,8 +2,8 @@
 // vocabulary, which inputs may be imputed) and the ingest stage's plausible ranges, so serving
 // accepts exactly what training learned from.
 import { z } from "zod";
-import type { FeatureSchema, RawRecord } from "../../stages/features/schema.ts";
-import { describeRange, NUMERIC_RULES } from "../../stages/ingest/rules.ts";
+import type { FeatureSchema, RawRecord } from "../../lib/schema/features.ts";
+import { describeRange, NUMERIC_RULES } from "../../lib/schema/rules.ts";
 
 /** The upper bound of inputs that have none in the ingest rules (counts, income): beyond it a value is absurd. */
 export const ABSURD_LIMIT = 1e7;

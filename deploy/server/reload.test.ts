@@ -1,7 +1,7 @@
 import { readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { BUNDLE_FILES } from "../../stages/train/bundle.ts";
+import { BUNDLE_FILES } from "../../lib/bundle/bundle.ts";
 import {
   makeTestBundle,
   sampleRecord,

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { featureVector } from "../../stages/features/schema.ts";
-import type { Forest } from "../../stages/forest/forest.ts";
+import type { Forest } from "../../lib/forest/forest.ts";
+import { featureVector } from "../../lib/schema/features.ts";
 import {
   makeTestBundle,
   sampleRecord,

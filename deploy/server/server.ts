@@ -11,8 +11,8 @@ import express, {
   type Response,
 } from "express";
 import swaggerUi from "swagger-ui-express";
-import { featureVector, type RawRecord } from "../../stages/features/schema.ts";
-import { sha256 } from "../../stages/io/files.ts";
+import { sha256 } from "../../lib/io/files.ts";
+import { featureVector, type RawRecord } from "../../lib/schema/features.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { createServiceMetrics, type ServiceMetrics } from "./metrics.ts";
 import { createModelStore, type ModelStore, type ServingModel } from "./model-store.ts";

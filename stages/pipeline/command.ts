@@ -1,9 +1,9 @@
-import type { Command } from "../cli/command.ts";
-import { DEFAULT_DATASET_PATH } from "../data/fetch.ts";
-import { CURRENT_LINK, DEFAULT_MODELS_DIR } from "../deploy/deploy.ts";
-import { SAMPLE_RECORD } from "../features/schema.ts";
-import { DEFAULT_PARAMS_FILE, loadParams } from "../params/params.ts";
-import { PARAM_OPTIONS, paramOverrides } from "../train/command.ts";
+import type { Command } from "../../lib/cli/command.ts";
+import { DEFAULT_PARAMS_FILE, loadParams } from "../../lib/params/params.ts";
+import { SAMPLE_RECORD } from "../../lib/schema/features.ts";
+import { DEFAULT_DATASET_PATH } from "../0-fetch/fetch.ts";
+import { PARAM_OPTIONS, paramOverrides } from "../3-train/command.ts";
+import { CURRENT_LINK, DEFAULT_MODELS_DIR } from "../6-deploy/deploy.ts";
 import { PIPELINE_STAGES, runPipeline } from "./pipeline.ts";
 
 export const pipelineCommand: Command = {

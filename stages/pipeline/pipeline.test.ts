@@ -1,12 +1,12 @@
 import { readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readBundle } from "../../lib/bundle/bundle.ts";
+import { resolveParams } from "../../lib/params/params.ts";
+import { createRegistry } from "../../lib/registry/create-registry.ts";
 import { createTempRepo, type TempRepo } from "../../test/support/git-repo.ts";
 import { housingCsv, REAL_HOUSING_CSV } from "../../test/support/housing.ts";
-import { GateFailedError } from "../evaluate/candidate.ts";
-import { resolveParams } from "../params/params.ts";
-import { createRegistry } from "../registry/create-registry.ts";
-import { readBundle } from "../train/bundle.ts";
+import { GateFailedError } from "../4-evaluate/candidate.ts";
 import { runPipeline } from "./pipeline.ts";
 
 let repo: TempRepo;

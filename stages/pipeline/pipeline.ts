@@ -1,21 +1,21 @@
 // `npm run pipeline`: every stage in order, in one process, into one working folder.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { progressPrinter } from "../cli/progress.ts";
-import { ensureDataset } from "../data/fetch.ts";
-import { CURRENT_LINK, DEFAULT_MODELS_DIR, runDeploy } from "../deploy/deploy.ts";
-import { evaluateCandidate } from "../evaluate/candidate.ts";
-import { describeFeatures } from "../features/command.ts";
-import { runFeatures } from "../features/features.ts";
-import { describeIngest } from "../ingest/command.ts";
-import { runIngest } from "../ingest/ingest.ts";
-import type { PipelineParams } from "../params/params.ts";
-import { createPromotionTarget } from "../registry/create-registry.ts";
-import type { PromotionTarget } from "../registry/promotion.ts";
-import { preparePromotion } from "../registry/promotion.ts";
-import type { ModelManifest } from "../train/bundle.ts";
-import { describeModel } from "../train/command.ts";
-import { currentCommit, runTrain } from "../train/train.ts";
+import type { ModelManifest } from "../../lib/bundle/bundle.ts";
+import { progressPrinter } from "../../lib/io/progress.ts";
+import type { PipelineParams } from "../../lib/params/params.ts";
+import { createPromotionTarget } from "../../lib/registry/create-registry.ts";
+import { ensureDataset } from "../0-fetch/fetch.ts";
+import { describeIngest } from "../1-ingest/command.ts";
+import { runIngest } from "../1-ingest/ingest.ts";
+import { describeFeatures } from "../2-features/command.ts";
+import { runFeatures } from "../2-features/features.ts";
+import { describeModel } from "../3-train/command.ts";
+import { currentCommit, runTrain } from "../3-train/train.ts";
+import { evaluateCandidate } from "../4-evaluate/candidate.ts";
+import type { PromotionTarget } from "../5-promote/promote.ts";
+import { preparePromotion } from "../5-promote/promote.ts";
+import { CURRENT_LINK, DEFAULT_MODELS_DIR, runDeploy } from "../6-deploy/deploy.ts";
 
 export interface PipelineOptions {
   /** The raw CSV; fetched (and verified) when missing. */

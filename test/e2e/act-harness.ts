@@ -3,7 +3,7 @@
 import { copyFile, lstat, mkdir, readlink, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type ActOptions, actInvocation, runAct } from "../../.github/act.ts";
-import { runGit } from "../../stages/registry/git.ts";
+import { runGit } from "../../lib/registry/git.ts";
 
 const IDENTITY_ENV = {
   GIT_AUTHOR_NAME: "e2e",

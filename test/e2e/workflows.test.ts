@@ -12,7 +12,7 @@ import {
   type RunningService,
   startService,
 } from "../../.github/scripts/smoke-test.ts";
-import { runGit } from "../../stages/registry/git.ts";
+import { runGit } from "../../lib/registry/git.ts";
 import { type GitHubStandIn, startGitHubStandIn } from "../support/github-server.ts";
 import { REAL_HOUSING_CSV } from "../support/housing.ts";
 import { cloneWorkingTree, jobsOf, runWorkflow, type WorkflowRun } from "./act-harness.ts";

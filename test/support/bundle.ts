@@ -2,25 +2,20 @@
 // featureVector, a few trees trained by the real forest engine, and a bundle folder (model.bin,
 // manifest.json, metrics.json) whose manifest checksum matches, as the train stage writes it.
 import { join } from "node:path";
+import { BUNDLE_FILES, MODEL_NAME, type ModelManifest } from "../../lib/bundle/bundle.ts";
+import { regressionMetrics } from "../../lib/bundle/metrics.ts";
+import type { Dataset, Forest } from "../../lib/forest/forest.ts";
+import { FOREST_FORMAT, serializeForest } from "../../lib/forest/model-file.ts";
+import { DEFAULT_FOREST_PARAMS, type ForestParams } from "../../lib/forest/params.ts";
+import { trainForest } from "../../lib/forest/train.ts";
+import { produceDirAtomic, sha256, writeFileAtomic, writeJsonAtomic } from "../../lib/io/files.ts";
 import {
   buildFeatureSchema,
   type FeatureSchema,
   featureVector,
   OCEAN_PROXIMITY_VALUES,
   type RawRecord,
-} from "../../stages/features/schema.ts";
-import type { Dataset, Forest } from "../../stages/forest/forest.ts";
-import { FOREST_FORMAT, serializeForest } from "../../stages/forest/model-file.ts";
-import { DEFAULT_FOREST_PARAMS, type ForestParams } from "../../stages/forest/params.ts";
-import { trainForest } from "../../stages/forest/train.ts";
-import {
-  produceDirAtomic,
-  sha256,
-  writeFileAtomic,
-  writeJsonAtomic,
-} from "../../stages/io/files.ts";
-import { BUNDLE_FILES, MODEL_NAME, type ModelManifest } from "../../stages/train/bundle.ts";
-import { regressionMetrics } from "../../stages/train/metrics.ts";
+} from "../../lib/schema/features.ts";
 
 /** The imputation values of test schemas (total_bedrooms' median, as ingest would compute it). */
 export const TEST_IMPUTATION = { total_bedrooms: 435 };

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runGit } from "../../stages/registry/git.ts";
+import { runGit } from "../../lib/registry/git.ts";
 
 /** A throwaway git repository with one commit on `main`. */
 export interface TempRepo {

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runGit, runGitWithCode } from "../../stages/registry/git.ts";
+import { runGit, runGitWithCode } from "../../lib/registry/git.ts";
 import { checkResponse } from "./openapi-check.ts";
 
 // A stand-in for the GitHub REST API on 127.0.0.1, for the registry's tests and end-to-end runs.

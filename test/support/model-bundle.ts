@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildFeatureSchema, type FeatureSchema } from "../../stages/features/schema.ts";
-import { sha256 } from "../../stages/io/files.ts";
+import { sha256 } from "../../lib/io/files.ts";
+import { buildFeatureSchema, type FeatureSchema } from "../../lib/schema/features.ts";
 
 // Small model bundles for tests: random model bytes with a manifest that describes them.
 

@@ -1,0 +1,44 @@
+// Every validation rule of the raw housing CSV, in one place.
+import { CATEGORY_COLUMN, NUMERIC_INPUTS, OCEAN_PROXIMITY_VALUES, TARGET } from "./features.ts";
+
+/** The columns the raw CSV must have, in the order the dataset publishes them. */
+export const REQUIRED_COLUMNS = [...NUMERIC_INPUTS, TARGET, CATEGORY_COLUMN] as const;
+
+export interface NumericRule {
+  column: string;
+  /** Inclusive bounds; `above` is an exclusive lower bound. */
+  min?: number;
+  max?: number;
+  above?: number;
+  /** An empty value is allowed and later imputed with the median of the kept rows. */
+  imputed?: boolean;
+  /** What the range means, for error messages. */
+  meaning: string;
+}
+
+/** Plausible ranges for the numeric columns (coordinates inside California, counts > 0, income > 0). */
+export const NUMERIC_RULES: NumericRule[] = [
+  { column: "longitude", min: -124.5, max: -114.0, meaning: "inside California" },
+  { column: "latitude", min: 32.5, max: 42.1, meaning: "inside California" },
+  { column: "housing_median_age", above: 0, max: 200, meaning: "years" },
+  { column: "total_rooms", above: 0, meaning: "a count" },
+  { column: "total_bedrooms", above: 0, imputed: true, meaning: "a count" },
+  { column: "population", above: 0, meaning: "a count" },
+  { column: "households", above: 0, meaning: "a count" },
+  { column: "median_income", above: 0, meaning: "an income (tens of thousands of dollars)" },
+  { column: TARGET, above: 0, meaning: "a price in dollars" },
+];
+
+/** The allowed values of the category column. */
+export const CATEGORY_RULE = { column: CATEGORY_COLUMN, values: OCEAN_PROXIMITY_VALUES };
+
+/** The maximum share of rows that may be quarantined before ingest fails. */
+export const DEFAULT_MAX_QUARANTINE_SHARE = 0.01;
+
+/** A readable description of a rule's range, e.g. `> 0` or `between -124.5 and -114`. */
+export function describeRange(rule: NumericRule): string {
+  if (rule.above !== undefined && rule.max !== undefined)
+    return `> ${rule.above} and <= ${rule.max}`;
+  if (rule.above !== undefined) return `> ${rule.above}`;
+  return `between ${rule.min} and ${rule.max}`;
+}
