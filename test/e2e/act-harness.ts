@@ -2,7 +2,7 @@
 // stand-in holding its commits, and act's JSON log read back as job results and outputs.
 import { copyFile, lstat, mkdir, readlink, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type ActOptions, actInvocation, runAct } from "../../.github/act.ts";
+import { type ActOptions, actInvocation, findGoTool, runAct } from "../../.github/act.ts";
 import { runGit } from "../../lib/registry/git.ts";
 
 const IDENTITY_ENV = {
@@ -41,6 +41,24 @@ export async function cloneWorkingTree(source: string, dest: string): Promise<st
   return (await git(["rev-parse", "HEAD"])).trim();
 }
 
+/**
+ * A Go-installed tool tests need (act, actionlint): its path, or null after printing why `tests`
+ * skip. Under CI=true a missing tool throws instead: a CI run must not pass with fewer tests than
+ * it shows.
+ */
+export async function requiredGoTool(
+  name: string,
+  install: string,
+  tests: string,
+): Promise<string | null> {
+  const path = await findGoTool(name);
+  if (path) return path;
+  const reason = `${name} is not installed (${install})`;
+  if (process.env.CI === "true") throw new Error(`${tests}: ${reason}, and CI=true`);
+  console.warn(`${tests}: skipped, ${reason}`);
+  return null;
+}
+
 /** One job of an act run, as its JSON log tells it. */
 export interface JobLog {
   /** The job id, with the matrix values for matrix jobs (`train {"shard":1}`). */
@@ -54,7 +72,7 @@ export interface JobLog {
   messages: string[];
   /** Wall-clock span of the job's log, in seconds. */
   seconds: number;
-  /** Duration of each finished step, in seconds, by step name. */
+  /** Duration of each finished step, in seconds, by step name (`Post <name>` for post steps). */
   steps: Record<string, number>;
 }
 
@@ -76,6 +94,8 @@ interface ActLogEntry {
   arg?: string;
   time?: string;
   step?: string;
+  /** Pre, Main or Post: a step's post stage reports under the step's own name. */
+  stage?: string;
   stepResult?: string;
   /** Nanoseconds, on a step's result line. */
   executionTime?: number;
@@ -119,7 +139,9 @@ export function parseActLog(lines: string[]): Map<string, JobLog> {
       job.seconds = (span.last - span.first) / 1000;
     }
     if (entry.stepResult && entry.step && entry.executionTime !== undefined) {
-      job.steps[entry.step] = entry.executionTime / 1e9;
+      const name =
+        !entry.stage || entry.stage === "Main" ? entry.step : `${entry.stage} ${entry.step}`;
+      job.steps[name] = entry.executionTime / 1e9;
     }
     if (entry.msg) job.messages.push(entry.msg);
     if (entry.jobResult) job.result = entry.jobResult;

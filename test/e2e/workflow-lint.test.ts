@@ -9,17 +9,16 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { findGoTool } from "../../.github/act.ts";
+import { requiredGoTool } from "./act-harness.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const WORKFLOWS_DIR = join(REPO, ".github", "workflows");
 const WORKFLOWS = ["pipeline.yml", "deploy.yml", "ci.yml"];
-const ACTIONLINT = await findGoTool("actionlint");
-if (!ACTIONLINT) {
-  console.warn(
-    "actionlint checks: skipped, actionlint is not installed (go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12)",
-  );
-}
+const ACTIONLINT = await requiredGoTool(
+  "actionlint",
+  "go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
+  "actionlint checks",
+);
 
 interface LintError {
   message: string;

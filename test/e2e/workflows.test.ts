@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findGoTool } from "../../.github/act.ts";
 import {
   predictOnce,
   type RunningService,
@@ -15,16 +14,25 @@ import {
 import { runGit } from "../../lib/registry/git.ts";
 import { type GitHubStandIn, startGitHubStandIn } from "../support/github-server.ts";
 import { REAL_HOUSING_CSV } from "../support/housing.ts";
-import { cloneWorkingTree, jobsOf, runWorkflow, type WorkflowRun } from "./act-harness.ts";
+import {
+  cloneWorkingTree,
+  jobsOf,
+  requiredGoTool,
+  runWorkflow,
+  type WorkflowRun,
+} from "./act-harness.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const ACT = await findGoTool("act");
-const skipReason = !ACT
-  ? "act is not installed (go install github.com/nektos/act@v0.2.87)"
-  : !REAL_HOUSING_CSV
-    ? "the real dataset ../shared/data/housing.csv is absent"
-    : null;
-if (skipReason) console.warn(`workflows end to end: skipped, ${skipReason}`);
+const ACT = await requiredGoTool(
+  "act",
+  "go install github.com/nektos/act@v0.2.87",
+  "workflows end to end",
+);
+if (!REAL_HOUSING_CSV) {
+  console.warn(
+    "workflows end to end: skipped, the real dataset ../shared/data/housing.csv is absent",
+  );
+}
 
 /** One act run may take this long; each job installs the dependencies before its stage. */
 const RUN_TIMEOUT_MS = 15 * 60_000;
@@ -32,7 +40,7 @@ const TEST_TIMEOUT_MS = RUN_TIMEOUT_MS + 60_000;
 /** Few trees keep the runs short; the same seeds make every run's forest identical. */
 const TREES = "20";
 
-describe.skipIf(skipReason !== null)("workflows end to end with act", () => {
+describe.skipIf(!ACT || !REAL_HOUSING_CSV)("workflows end to end with act", () => {
   let root: string;
   let clone: string;
   let artifactDir: string;
