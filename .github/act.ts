@@ -3,7 +3,7 @@
 // act's own artifact server, the registry on the GitHub API that GITHUB_API_URL names.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { access, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -54,6 +54,8 @@ export interface ActInvocation {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** Where act's artifact server keeps the artifacts. */
+  artifactDir: string;
   /** Where act's artifact server listens, and the proxy in front of it that the jobs use. */
   artifactPort: number;
   artifactProxyPort: number;
@@ -281,6 +283,7 @@ export async function actInvocation(options: ActOptions): Promise<ActInvocation>
       // act hands the jobs this URL for artifacts when it is set: see startArtifactProxy.
       ACTIONS_RUNTIME_URL: `http://127.0.0.1:${artifactProxyPort}/`,
     },
+    artifactDir: resolve(options.artifactDir),
     artifactPort,
     artifactProxyPort,
     event: payload,
@@ -300,11 +303,14 @@ export interface ActRun {
  * A proxy in front of act 0.2.87's artifact server that the jobs use instead, for two mismatches
  * with @actions/artifact 6: the server decodes requests strictly and rejects the `mime_type` field
  * the client sends with CreateArtifact (nektos/act#6022), and the client's blob upload drops the
- * `=` padding of the signed URL's `sig`, which the server then rejects as unauthorized.
+ * `=` padding of the signed URL's `sig`, which the server then rejects as unauthorized. With the
+ * server's `artifactDir` it also refuses, as GitHub does, a second artifact of the same name in a
+ * run (act would overwrite it), so a re-run that uploads a name again fails here too.
  */
 export async function startArtifactProxy(
   port: number,
   upstreamPort: number,
+  artifactDir?: string,
 ): Promise<{ close(): Promise<void> }> {
   const server = createHttpServer(async (req, res) => {
     const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
@@ -321,6 +327,23 @@ export async function startArtifactProxy(
         mimeType: _camel,
         ...rest
       } = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+      const { name, workflow_run_backend_id: runId } = rest as Record<string, unknown>;
+      if (artifactDir && typeof name === "string" && typeof runId === "string") {
+        const taken = await readdir(join(artifactDir, runId, name)).then(
+          (files) => files.length > 0,
+          () => false,
+        );
+        if (taken) {
+          res.writeHead(409, { "content-type": "application/json" });
+          res.end(
+            JSON.stringify({
+              code: "already_exists",
+              msg: `an artifact with this name already exists on the workflow run: ${name}`,
+            }),
+          );
+          return;
+        }
+      }
       body = Buffer.from(JSON.stringify(rest));
     }
     const upstream = request(
@@ -371,7 +394,14 @@ export async function runAct(
   onStart?: (child: ChildProcess) => void,
 ): Promise<ActRun> {
   await writeFile(invocation.eventFile, `${JSON.stringify(invocation.event, null, 2)}\n`);
-  const proxy = await startArtifactProxy(invocation.artifactProxyPort, invocation.artifactPort);
+  // act 0.2.87's ListArtifacts fails (a panic) until the run's folder exists, and the actions
+  // list the run's artifacts before their first upload (to replace one of the same name).
+  await mkdir(join(invocation.artifactDir, invocation.runId), { recursive: true });
+  const proxy = await startArtifactProxy(
+    invocation.artifactProxyPort,
+    invocation.artifactPort,
+    invocation.artifactDir,
+  );
   const child = spawn(invocation.command, invocation.args, {
     cwd: repoDir,
     env: invocation.env,

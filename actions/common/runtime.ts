@@ -1,7 +1,7 @@
 // What every action entry shares: one error boundary, artifact hand-over between jobs, summaries.
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { DefaultArtifactClient } from "@actions/artifact";
+import { ArtifactNotFoundError, DefaultArtifactClient } from "@actions/artifact";
 import * as core from "@actions/core";
 
 /** True inside a GitHub Actions job (also under act), where artifacts can be used. */
@@ -43,9 +43,13 @@ async function filesUnder(dir: string): Promise<string[]> {
 export async function uploadDir(name: string, dir: string): Promise<number | undefined> {
   if (!name || !inActions()) return undefined;
   const files = await filesUnder(dir);
-  const { id } = await new DefaultArtifactClient().uploadArtifact(name, files, dir, {
-    retentionDays: 7,
+  const client = new DefaultArtifactClient();
+  // A re-run of a failed job uploads a name its first attempt may have taken, which the artifact
+  // service refuses: the old artifact goes first.
+  await client.deleteArtifact(name).catch((error: unknown) => {
+    if (!(error instanceof ArtifactNotFoundError)) throw error;
   });
+  const { id } = await client.uploadArtifact(name, files, dir, { retentionDays: 7 });
   core.info(
     `Uploaded artifact ${name} (${files.length} files: ${files.map((file) => relative(dir, file)).join(", ")})`,
   );

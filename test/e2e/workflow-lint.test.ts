@@ -151,6 +151,21 @@ describe("workflow conventions", () => {
     },
   );
 
+  it("composite actions (.github/actions): steps named, actions pinned", async () => {
+    const dir = join(REPO, ".github", "actions");
+    const composites = (await readdir(dir)).filter((name) =>
+      existsSync(join(dir, name, "action.yml")),
+    );
+    expect(composites).toContain("setup");
+    for (const name of composites) {
+      const text = await readFile(join(dir, name, "action.yml"), "utf8");
+      expect(stepLines(text).filter((line) => !line.startsWith("- name: "))).toEqual([]);
+      for (const [, uses] of text.matchAll(/^\s+uses: (?!\.\/)(.+)$/gm)) {
+        expect(uses).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+      }
+    }
+  });
+
   it("pipeline.yml widens permissions only in the jobs that write tags, releases or PRs", async () => {
     const text = await readFile(join(WORKFLOWS_DIR, "pipeline.yml"), "utf8");
     const jobs = text.slice(text.indexOf("\njobs:\n"));
