@@ -106,10 +106,13 @@ jobs:
           path: |
             built
             \${{ inputs.outside }}
+            ../beside
           key: whole-\${{ inputs.tag }}
       - name: Build on a miss
         if: steps.whole.outputs.cache-hit != 'true'
-        run: mkdir -p built "$OUTSIDE" && echo built > built/file.txt && echo outside > "$OUTSIDE/file.txt"
+        run: |
+          mkdir -p built "$OUTSIDE" ../beside
+          echo built > built/file.txt && echo outside > "$OUTSIDE/file.txt" && echo beside > ../beside/file.txt
       - name: Save with save
         uses: actions/cache/save@v0-test
         with:
@@ -145,6 +148,7 @@ jobs:
           path: |
             built
             \${{ inputs.outside }}
+            ../beside
           key: missing-\${{ inputs.tag }}
           restore-keys: whole-
       - name: Check what came back
@@ -159,6 +163,8 @@ jobs:
           test "$PREFIX_KEY" = "whole-$TAG"
           test "$(cat built/file.txt)" = built
           test "$(cat "$OUTSIDE/file.txt")" = outside
+          # A relative path lands beside this job's workspace, which act made anew for the job.
+          test "$(cat ../beside/file.txt)" = beside
           node --input-type=module -e 'const { downloadDir } = await import(process.env.RUNTIME); await downloadDir("twice", "got");'
           test "$(cat got/x.txt)" = second
           echo "checked"

@@ -72,11 +72,15 @@ export function cacheSpec(): CacheSpec {
 
 const workspace = () => process.env.GITHUB_WORKSPACE ?? process.cwd();
 
-/** A path as tar should name it: relative to the workspace inside it, else absolute. */
+/**
+ * A path as tar should name it: a relative one relative to the workspace (`../x` included), so it
+ * lands in the restoring job's workspace, which act puts in a new folder for every job; an
+ * absolute one (or `~/…`) as is.
+ */
 function archivePath(path: string): string {
-  const absolute = resolve(workspace(), path.replace(/^~(?=$|\/)/, homedir()));
-  const inside = relative(workspace(), absolute);
-  return inside && !inside.startsWith("..") && !isAbsolute(inside) ? inside : absolute;
+  if (/^~(?=$|\/)/.test(path)) return path.replace(/^~/, homedir());
+  if (isAbsolute(path)) return path;
+  return relative(workspace(), resolve(workspace(), path)) || ".";
 }
 
 /** Ties an archive to its paths and format, as the real action's cache version does. */
