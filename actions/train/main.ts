@@ -1,5 +1,5 @@
 import * as core from "@actions/core";
-import { runTrain } from "../../stages/3-train/train.ts";
+import { isShardResult, runTrain } from "../../stages/3-train/train.ts";
 import { registerAndReport } from "../common/register.ts";
 import { downloadDir, input, paramsFromInputs, runAction, uploadDir } from "../common/runtime.ts";
 
@@ -32,7 +32,7 @@ async function main() {
     },
   });
   core.setOutput("artifact-id", (await uploadDir(settings.artifact, settings.outDir)) ?? "");
-  if ("shard" in result) {
+  if (isShardResult(result)) {
     core.info(`shard ${result.shard} grew trees ${result.trees[0]}..${result.trees[1] - 1}`);
     core.setOutput("version", "");
     return;

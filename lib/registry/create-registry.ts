@@ -1,14 +1,13 @@
-import type { PromotionTarget } from "../../stages/5-promote/promote.ts";
+import { MODEL_NAME } from "../bundle/bundle.ts";
 import type { RetryPolicy } from "./github-client.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { createLocalProposer } from "./local-proposer.ts";
+import type { PromotionTarget } from "./proposal.ts";
 import { registryOnBackend } from "./registry.ts";
 import type { Registry } from "./types.ts";
 
 // Picks where the registry lives: GitHub when a token and repository are at hand (as in a
 // workflow), else the local repository, so everything also works offline.
-
-export const DEFAULT_MODEL_NAME = "house-price";
 
 export interface RegistryConfig {
   /** Model (GTO artifact) name; default `house-price`. */
@@ -82,7 +81,7 @@ export async function createRegistry(config: RegistryConfig = {}): Promise<Regis
 
 /** The registry and, on the same backend, where promotion and rollback changes are proposed. */
 export async function createPromotionTarget(config: RegistryConfig = {}): Promise<PromotionTarget> {
-  const options = { name: config.name ?? DEFAULT_MODEL_NAME, now: config.now };
+  const options = { name: config.name ?? MODEL_NAME, now: config.now };
   if (chooseBackend(config) === "github") return githubTarget(config, options);
   const dir = config.repoDir ?? process.cwd();
   return {

@@ -2,7 +2,6 @@ import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { PromotionTarget } from "../../stages/5-promote/promote.ts";
 import { preparePromotion, prepareRollback } from "../../stages/5-promote/promote.ts";
 import {
   type GitHubStandIn,
@@ -12,6 +11,7 @@ import {
 import { writeModelBundle } from "../../test/support/model-bundle.ts";
 import { sha256File } from "../io/files.ts";
 import { chooseBackend, createPromotionTarget, createRegistry } from "./create-registry.ts";
+import type { PromotionTarget } from "./proposal.ts";
 import type { Registry } from "./types.ts";
 
 let server: GitHubStandIn;

@@ -1,13 +1,8 @@
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import {
-  MANIFEST_FILE,
-  METRICS_FILE,
-  MODEL_FILE,
-  type ModelBundle,
-  readModelBundle,
-} from "../bundle/manifest.ts";
+import { BUNDLE_FILES, type VerifiedBundle, verifyBundle } from "../bundle/bundle.ts";
 import { sha256File, tempPathFor } from "../io/files.ts";
+import { lineageFromManifest } from "./lineage.ts";
 import {
   buildRegistryState,
   latestVersion,
@@ -114,7 +109,11 @@ export function registryOnBackend(
   }
 
   function requiredAssets(version: ModelVersion): string[] {
-    return [version.lineage?.model.file ?? MODEL_FILE, MANIFEST_FILE, METRICS_FILE];
+    return [
+      version.lineage?.model.file ?? BUNDLE_FILES.model,
+      BUNDLE_FILES.manifest,
+      BUNDLE_FILES.metrics,
+    ];
   }
 
   /** The published release of a version, else its draft (the one carrying its model). */
@@ -226,7 +225,7 @@ export function registryOnBackend(
     }
   }
 
-  function bundleFiles(bundle: ModelBundle, extra: string[]): { name: string; path: string }[] {
+  function bundleFiles(bundle: VerifiedBundle, extra: string[]): { name: string; path: string }[] {
     const files = [...bundle.files, ...extra.map((path) => ({ name: basename(path), path }))];
     const names = new Set<string>();
     for (const file of files) {
@@ -326,14 +325,14 @@ export function registryOnBackend(
     location: backend.location,
 
     async register(bundleDir, registerOptions = {}) {
-      const bundle = await readModelBundle(bundleDir);
+      const bundle = await verifyBundle(bundleDir);
       if (bundle.manifest.name !== name) {
         throw new Error(
-          `${bundleDir}/${MANIFEST_FILE}: name is "${bundle.manifest.name}" but this registry holds model "${name}"`,
+          `${bundleDir}/${BUNDLE_FILES.manifest}: name is "${bundle.manifest.name}" but this registry holds model "${name}"`,
         );
       }
       const files = bundleFiles(bundle, registerOptions.assets ?? []);
-      const lineage = bundle.lineage;
+      const lineage = lineageFromManifest(bundle.manifest, `${bundleDir}/${BUNDLE_FILES.manifest}`);
       const modelSha = lineage.model.sha256;
       const model = { file: lineage.model.file, sha256: modelSha };
       const uploaded = new Set<string>();
@@ -392,7 +391,7 @@ export function registryOnBackend(
           });
         } catch (error) {
           throw new Error(
-            `registering ${tag} on commit ${lineage.git.commit} (${MANIFEST_FILE} git.commit) failed; is that commit in ${backend.location}? ${(error as Error).message}`,
+            `registering ${tag} on commit ${lineage.git.commit} (${BUNDLE_FILES.manifest} git.commit) failed; is that commit in ${backend.location}? ${(error as Error).message}`,
           );
         }
         if (!created) continue; // another run took this number: take the next one
@@ -523,7 +522,7 @@ export function registryOnBackend(
     async downloadAsset(ref, assetName, destPath) {
       const version = resolveVersion(await loadState(), ref);
       const release = await findRelease(version);
-      const isModel = (version.lineage?.model.file ?? MODEL_FILE) === assetName;
+      const isModel = (version.lineage?.model.file ?? BUNDLE_FILES.model) === assetName;
       const fix = isModel
         ? `run \`registry register <bundle-dir>\` again with the bundle of ${version.tag} to complete it`
         : `upload it with uploadAssets("${version.version}", [...])`;

@@ -1,10 +1,5 @@
 // The registry's public types, and the small set of primitives each backend provides.
-
-export interface ModelMetrics {
-  train: { rmse: number; mae: number; r2: number };
-  oob: { rmse: number } | null;
-  validation: { rmse: number; mae: number; r2: number };
-}
+import type { ModelMetrics } from "../bundle/bundle.ts";
 
 /** Where a model came from: recorded in its registration tag's message. */
 export interface Lineage {

@@ -9,6 +9,7 @@ import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
+import { InputError } from "../../lib/io/errors.ts";
 import { produceDirAtomic, sha256File, writeJsonAtomic } from "../../lib/io/files.ts";
 import { libraryVersions } from "../../lib/io/versions.ts";
 import {
@@ -51,9 +52,6 @@ export interface IngestReport {
   createdAt: string;
   durationMs: number;
 }
-
-/** An input problem the user must fix: the message says what, where and what is expected. */
-export class InputError extends Error {}
 
 /** Bytes of CSV parsed at a time: enough for polars' parallel parser, small enough to bound memory. */
 const CHUNK_BYTES = 32 * 1024 * 1024;

@@ -2,7 +2,7 @@ import type { ModelManifest } from "../../lib/bundle/bundle.ts";
 import type { Command, OptionSpec } from "../../lib/cli/command.ts";
 import { progressPrinter } from "../../lib/io/progress.ts";
 import { DEFAULT_PARAMS_FILE, loadParams, PARAM_ALIASES } from "../../lib/params/params.ts";
-import { runMerge, runTrain } from "./train.ts";
+import { isShardResult, runMerge, runTrain } from "./train.ts";
 
 /** CLI options that override params.json, one per alias (e.g. --trees). */
 export const PARAM_OPTIONS: Record<string, OptionSpec> = Object.fromEntries(
@@ -72,7 +72,7 @@ export const trainCommand: Command = {
       workers: values.workers ? Number(values.workers) : undefined,
       onProgress: progressPrinter("train", "trees"),
     });
-    if ("shard" in result)
+    if (isShardResult(result))
       console.log(
         `train: shard ${result.shard} grew trees ${result.trees[0]}..${result.trees[1] - 1} -> ${values.out}`,
       );

@@ -10,6 +10,7 @@ import {
   ML_RANDOM_FOREST_FORMAT,
   MODEL_NAME,
   type ModelManifest,
+  writeBundle,
 } from "../../lib/bundle/bundle.ts";
 import { type Dataset, loadSplit } from "../../lib/bundle/dataset.ts";
 import { regressionMetrics } from "../../lib/bundle/metrics.ts";
@@ -23,7 +24,8 @@ import type { ForestParams } from "../../lib/forest/params.ts";
 import { trainForest } from "../../lib/forest/train.ts";
 import { produceDirAtomic, sha256, writeFileAtomic, writeJsonAtomic } from "../../lib/io/files.ts";
 import type { Engine } from "../../lib/params/params.ts";
-import { FEATURES_FILES, type FeaturesReport } from "../2-features/features.ts";
+import { FEATURES_FILES } from "../../lib/schema/features.ts";
+import type { FeaturesReport } from "../2-features/features.ts";
 
 export interface TrainContext {
   /** The commit that produced the model; read from git or GITHUB_SHA when absent. */
@@ -43,6 +45,17 @@ export interface TrainOptions {
 }
 
 export const SHARD_FILE = "shard.json";
+
+/** What training one shard yields: its index and the trees it grew, [start, end). */
+export interface ShardResult {
+  shard: number;
+  trees: [number, number];
+}
+
+/** True when runTrain trained one shard (no bundle yet: merge the shards). */
+export function isShardResult(result: ModelManifest | ShardResult): result is ShardResult {
+  return typeof result.shard === "number" && Array.isArray(result.trees);
+}
 
 /** The trees shard `index` of `count` grows: an even split of the forest's trees. */
 export function shardTreeRange(
@@ -96,9 +109,7 @@ function fromMlRandomForest(model: MlRandomForestModel): TrainedModel {
 }
 
 /** Trains the forest (or one shard of it) and writes the bundle to outDir. */
-export async function runTrain(
-  options: TrainOptions,
-): Promise<ModelManifest | { shard: number; trees: [number, number] }> {
+export async function runTrain(options: TrainOptions): Promise<ModelManifest | ShardResult> {
   const started = Date.now();
   const { engine = "forest", ...params } = options.params;
   const { train, test, schema } = await loadSplit(options.featuresDir);
@@ -118,7 +129,7 @@ export async function runTrain(
       onProgress: options.onProgress,
     });
     if (options.shard && range) {
-      const shard = { shard: options.shard.index, trees: range };
+      const shard: ShardResult = { shard: options.shard.index, trees: range };
       const fitSeconds = (Date.now() - started) / 1000;
       const bytes = serializeForest(model);
       await produceDirAtomic(options.outDir, async (dir) => {
@@ -134,7 +145,7 @@ export async function runTrain(
   }
   const fitSeconds = (Date.now() - started) / 1000;
   const trained = model instanceof Forest ? fromForest(model, train) : fromMlRandomForest(model);
-  return writeBundle(trained, {
+  return writeTrainedBundle(trained, {
     ...options,
     params,
     train,
@@ -165,7 +176,7 @@ export async function runMerge(options: {
   }
   const forest = mergeForests(shards);
   const { train, test, schema } = await loadSplit(options.featuresDir);
-  return writeBundle(fromForest(forest, train), {
+  return writeTrainedBundle(fromForest(forest, train), {
     ...options,
     params: forest.params,
     train,
@@ -175,7 +186,7 @@ export async function runMerge(options: {
   });
 }
 
-async function writeBundle(
+async function writeTrainedBundle(
   model: TrainedModel,
   options: {
     featuresDir: string;
@@ -225,12 +236,7 @@ async function writeBundle(
       format: model.format,
     },
   };
-  await produceDirAtomic(options.outDir, async (dir) => {
-    await writeFileAtomic(join(dir, BUNDLE_FILES.model), bytes);
-    await writeJsonAtomic(join(dir, BUNDLE_FILES.manifest), manifest);
-    await writeJsonAtomic(join(dir, BUNDLE_FILES.metrics), metrics);
-  });
-  return manifest;
+  return writeBundle(options.outDir, { model: bytes, manifest });
 }
 
 /** The version of an installed dependency, e.g. ml-random-forest. */

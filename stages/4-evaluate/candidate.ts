@@ -1,11 +1,10 @@
 // Evaluation against the registry: score the latest candidate (and production) on the persisted
 // hold-out, attach the report to the candidate's release, and assign staging when the gate passes.
 import { join } from "node:path";
+import { STAGES } from "../../lib/bundle/bundle.ts";
 import { fetchBundle } from "../../lib/registry/fetch-bundle.ts";
 import type { Registry } from "../../lib/registry/types.ts";
 import { EVALUATION_FILES, type EvaluationReport, runEvaluate } from "./evaluate.ts";
-
-export const STAGING_STAGE = "staging";
 
 export interface CandidateOptions {
   registry: Registry;
@@ -47,7 +46,7 @@ export async function evaluateCandidate(options: CandidateOptions): Promise<Cand
     : await registry.latest();
   if (!candidate)
     throw new Error(`no version of ${registry.name} is registered yet; run the train stage first`);
-  const production = await registry.stageVersion("production");
+  const production = await registry.stageVersion(STAGES.production);
   const candidateDir = await fetchBundle(registry, candidate.version, join(workDir, "candidate"));
   const productionDir =
     production && production.version.version !== candidate.version
@@ -80,6 +79,6 @@ export async function evaluateCandidate(options: CandidateOptions): Promise<Cand
     stagingTag: null,
   };
   if (!report.passed) throw new GateFailedError(result);
-  const assignment = await registry.assign(candidate.version, STAGING_STAGE);
+  const assignment = await registry.assign(candidate.version, STAGES.staging);
   return { ...result, stagingTag: assignment.tag };
 }

@@ -6,8 +6,8 @@ import { type LoadedBundle, type RegressionMetrics, readBundle } from "../../lib
 import { type Dataset, loadSide, readFeatureSchema } from "../../lib/bundle/dataset.ts";
 import { regressionMetrics } from "../../lib/bundle/metrics.ts";
 import { produceDirAtomic, writeFileAtomic, writeJsonAtomic } from "../../lib/io/files.ts";
-import { type FeatureSchema, oneHotName } from "../../lib/schema/features.ts";
-import { FEATURES_FILES, type SplitInfo } from "../2-features/features.ts";
+import { FEATURES_FILES, type FeatureSchema, oneHotName } from "../../lib/schema/features.ts";
+import type { SplitInfo } from "../2-features/features.ts";
 import { importancesSpec, predictedVsActualSpec, renderSvg, residualsSpec } from "./plots.ts";
 
 export const EVALUATION_FILES = {

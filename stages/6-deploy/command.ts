@@ -1,6 +1,6 @@
 import type { Command } from "../../lib/cli/command.ts";
 import { createRegistry } from "../../lib/registry/create-registry.ts";
-import { DEPLOY_FILE } from "../5-promote/promote.ts";
+import { DEPLOY_FILE } from "../../lib/registry/pointer.ts";
 import { DEFAULT_MODELS_DIR, runDeploy } from "./deploy.ts";
 
 export const deployCommand: Command = {

@@ -2,16 +2,11 @@
 // verify it, place it where the server loads it (atomic symlink swap), assign production.
 import { readFile, rename, rm, stat, symlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { readBundle } from "../../lib/bundle/bundle.ts";
+import { readBundle, STAGES } from "../../lib/bundle/bundle.ts";
 import { tempPathFor } from "../../lib/io/files.ts";
 import { fetchBundle } from "../../lib/registry/fetch-bundle.ts";
+import { DEPLOY_FILE, type DeployPointer, parseDeployPointer } from "../../lib/registry/pointer.ts";
 import type { Registry } from "../../lib/registry/types.ts";
-import {
-  DEPLOY_FILE,
-  type DeployPointer,
-  PRODUCTION_STAGE,
-  parseDeployPointer,
-} from "../5-promote/promote.ts";
 
 export const DEFAULT_MODELS_DIR = "deploy/models";
 /** The name under the models folder that the server watches: a symlink to the live version. */
@@ -90,7 +85,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const assignment =
     options.assign === false
       ? null
-      : await options.registry.assign(details.version, PRODUCTION_STAGE);
+      : await options.registry.assign(details.version, STAGES.production);
   return {
     version: details.version,
     tag: details.tag,

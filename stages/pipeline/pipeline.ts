@@ -5,6 +5,7 @@ import type { ModelManifest } from "../../lib/bundle/bundle.ts";
 import { progressPrinter } from "../../lib/io/progress.ts";
 import type { PipelineParams } from "../../lib/params/params.ts";
 import { createPromotionTarget } from "../../lib/registry/create-registry.ts";
+import type { PromotionTarget } from "../../lib/registry/proposal.ts";
 import { ensureDataset } from "../0-fetch/fetch.ts";
 import { describeIngest } from "../1-ingest/command.ts";
 import { runIngest } from "../1-ingest/ingest.ts";
@@ -13,7 +14,6 @@ import { runFeatures } from "../2-features/features.ts";
 import { describeModel } from "../3-train/command.ts";
 import { currentCommit, runTrain } from "../3-train/train.ts";
 import { evaluateCandidate } from "../4-evaluate/candidate.ts";
-import type { PromotionTarget } from "../5-promote/promote.ts";
 import { preparePromotion } from "../5-promote/promote.ts";
 import { CURRENT_LINK, DEFAULT_MODELS_DIR, runDeploy } from "../6-deploy/deploy.ts";
 

@@ -1,18 +1,20 @@
 // `npm run registry -- <subcommand>`: list, show, history, assign, deprecate, register, promote, rollback.
 import { readFile } from "node:fs/promises";
+import { MODEL_NAME, STAGES } from "../lib/bundle/bundle.ts";
+import {
+  type Command,
+  helpText,
+  type OptionSpec,
+  runCommand,
+  UsageError,
+} from "../lib/cli/command.ts";
+import { createPromotionTarget, type RegistryConfig } from "../lib/registry/create-registry.ts";
+import type { ModelVersion, RegistryEvent } from "../lib/registry/types.ts";
 import {
   type DeployProposal,
-  PRODUCTION_STAGE,
   preparePromotion,
   prepareRollback,
-} from "../../stages/5-promote/promote.ts";
-import { type Command, helpText, type OptionSpec, runCommand, UsageError } from "../cli/command.ts";
-import {
-  createPromotionTarget,
-  DEFAULT_MODEL_NAME,
-  type RegistryConfig,
-} from "./create-registry.ts";
-import type { ModelVersion, RegistryEvent } from "./types.ts";
+} from "../stages/5-promote/promote.ts";
 
 const INVOCATION = "npm run registry --";
 
@@ -23,7 +25,7 @@ const COMMON: Record<string, OptionSpec> = {
   model: {
     type: "string",
     value: "NAME",
-    default: DEFAULT_MODEL_NAME,
+    default: MODEL_NAME,
     description: "model (GTO artifact) name",
   },
   backend: {
@@ -58,7 +60,7 @@ function config(values: Values): RegistryConfig {
     throw new UsageError(`--backend must be "local" or "github", not "${backend}"`);
   }
   return {
-    name: String(values.model ?? DEFAULT_MODEL_NAME),
+    name: String(values.model ?? MODEL_NAME),
     backend,
     repoDir: values.repo as string | undefined,
   };
@@ -310,7 +312,7 @@ const promoteCommand: Command = {
 
 const rollbackCommand: Command = {
   name: "rollback",
-  summary: `Propose pointing deploy/production.json back at the previous ${PRODUCTION_STAGE} version`,
+  summary: `Propose pointing deploy/production.json back at the previous ${STAGES.production} version`,
   options: {
     ...COMMON,
     to: {
