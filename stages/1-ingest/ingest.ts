@@ -17,7 +17,9 @@ import {
   DEFAULT_MAX_QUARANTINE_SHARE,
   describeRange,
   NUMERIC_RULES,
+  type NumericRule,
   REQUIRED_COLUMNS,
+  ruleBounds,
 } from "../../lib/schema/rules.ts";
 
 export const INGEST_FILES = {
@@ -196,6 +198,12 @@ async function readHeader(input: string): Promise<Header> {
   return { columns, bytes: lineBreak === -1 ? bytesRead : lineBreak + 1 };
 }
 
+/** True where `value` keeps the rule's bounds (null where it is null). */
+function inRange(rule: NumericRule, value: pl.Expr): pl.Expr {
+  const { lower, lowerInclusive, upper } = ruleBounds(rule);
+  return (lowerInclusive ? value.gtEq(lower) : value.gt(lower)).and(value.ltEq(upper));
+}
+
 /** One validation rule as a polars condition, with the words the report and quarantine use. */
 interface Check {
   /** The name rows are counted under, e.g. `median_income: not a number`. */
@@ -229,10 +237,9 @@ const CHECKS: Check[] = (() => {
       column,
       reason: (found) => `${column}: "${found}" is not a number`,
     });
-    const low = rule.above !== undefined ? value.ltEq(rule.above) : value.lt(rule.min ?? -Infinity);
     checks.push({
       rule: `${column}: out of range`,
-      failed: value.isNotNull().and(low.or(value.gt(rule.max ?? Infinity))),
+      failed: value.isNotNull().and(inRange(rule, value).not()),
       column,
       reason: (found) =>
         `${column}: "${found}" is out of range; expected ${describeRange(rule)} (${rule.meaning})`,
@@ -301,13 +308,8 @@ const CHUNK_EXPRESSIONS = (() => {
       .allHorizontal([
         ...NUMERIC_RULES.map((rule) => {
           const value = pl.col(rule.column);
-          const low =
-            rule.above !== undefined ? value.gt(rule.above) : value.gtEq(rule.min ?? -Infinity);
-          const inRange = value
-            .isFinite()
-            .and(low)
-            .and(value.ltEq(rule.max ?? Infinity));
-          return rule.imputed ? value.isNull().or(inRange) : inRange;
+          const good = value.isFinite().and(inRange(rule, value));
+          return rule.imputed ? value.isNull().or(good) : good;
         }),
         pl.col(CATEGORY_RULE.column).isIn(CATEGORY_RULE.values),
       ])
