@@ -16,7 +16,8 @@ export interface RegistryConfig {
   backend?: "local" | "github";
   /** Local backend: a directory inside the repository; default the current directory. */
   repoDir?: string;
-  /** Where GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL are read; default process.env. */
+  /** GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL, as the adapter read them (the CLI and
+   * the actions pass the environment's); `github` wins over them. */
   env?: Record<string, string | undefined>;
   github?: {
     token?: string;
@@ -33,7 +34,7 @@ export interface RegistryConfig {
 /** Which backend `config` selects. */
 export function chooseBackend(config: RegistryConfig = {}): "local" | "github" {
   if (config.backend) return config.backend;
-  const env = config.env ?? process.env;
+  const env = config.env ?? {};
   const token = config.github?.token ?? env.GITHUB_TOKEN;
   const repository = config.github?.repository ?? env.GITHUB_REPOSITORY;
   return token && repository ? "github" : "local";
@@ -43,7 +44,7 @@ async function githubTarget(
   config: RegistryConfig,
   options: { name: string; now?: () => Date },
 ): Promise<PromotionTarget> {
-  const env = config.env ?? process.env;
+  const env = config.env ?? {};
   const token = config.github?.token ?? env.GITHUB_TOKEN;
   const repository = config.github?.repository ?? env.GITHUB_REPOSITORY;
   if (!token || !repository) {

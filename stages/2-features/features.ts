@@ -14,6 +14,11 @@ import {
 } from "../../lib/schema/features.ts";
 import { INGEST_FILES, type IngestReport } from "../1-ingest/ingest.ts";
 
+/** A one-line summary of a features report. */
+export function describeFeatures(report: FeaturesReport): string {
+  return `${report.rows} rows, ${report.features.length} features; split ${report.split.rows.train} train / ${report.split.rows.test} test`;
+}
+
 export interface FeaturesOptions {
   /** The ingest stage's output folder. */
   ingestDir: string;

@@ -131,7 +131,7 @@ describe("local promotion", () => {
 
   it("says so when there is nothing to roll back to", async () => {
     await expect(prepareRollback(target)).rejects.toThrow(
-      /no earlier production version of house-price to roll back to \(now: none\); pass --to <version>/,
+      /no earlier production version of house-price to roll back to \(now: none\); set to, the version to roll back to/,
     );
   });
 });

@@ -156,7 +156,7 @@ export async function prepareRollback(
       .find((version) => version && !version.deprecated);
     if (!previous) {
       throw new Error(
-        `no earlier ${STAGES.production} version of ${registry.name} to roll back to (now: ${currentVersion ?? "none"}); pass --to <version>`,
+        `no earlier ${STAGES.production} version of ${registry.name} to roll back to (now: ${currentVersion ?? "none"}); set to, the version to roll back to`,
       );
     }
     to = previous.version;
@@ -164,7 +164,7 @@ export async function prepareRollback(
   const version = await deployable(registry, to);
   if (version.version === currentVersion) {
     throw new Error(
-      `${version.tag} is already what ${DEPLOY_FILE} points at; pick another version with --to`,
+      `${version.tag} is already what ${DEPLOY_FILE} points at; set to, another version to roll back to`,
     );
   }
   const report =

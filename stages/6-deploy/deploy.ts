@@ -40,7 +40,7 @@ export async function readDeployPointer(path = DEPLOY_FILE): Promise<DeployPoint
   const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") {
       throw new Error(
-        `${path}: not found; merge a promotion pull request first, or pass --version`,
+        `${path}: not found; merge a promotion pull request first, or set version to the registered version to deploy`,
       );
     }
     throw error;

@@ -1,7 +1,6 @@
 // Small trained model bundles for tests: a synthetic housing dataset built with the schema's own
 // featureVector, a few trees trained by the real forest engine, and a bundle folder (model.bin,
 // manifest.json, metrics.json) whose manifest checksum matches, as the train stage writes it.
-import { join } from "node:path";
 import {
   BUNDLE_FILES,
   MODEL_NAME,
