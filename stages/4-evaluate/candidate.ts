@@ -64,33 +64,44 @@ const reportFiles = (reportDir: string) =>
     join(reportDir, file),
   );
 
+/** Scores `candidate` (a bundle folder) against the production version on the hold-out. */
+async function scoreAgainstProduction(
+  options: CandidateOptions,
+  candidate: { dir: string; version: string; modelSha256: string },
+  reportDir: string,
+): Promise<EvaluationReport> {
+  const { registry, workDir } = options;
+  const production = await registry.stageVersion(STAGES.production);
+  const productionDir =
+    production && production.version.lineage?.model.sha256 !== candidate.modelSha256
+      ? await fetchBundle(registry, production.version.version, join(workDir, "production"))
+      : null;
+  return runEvaluate({
+    featuresDir: options.featuresDir,
+    candidate: { dir: candidate.dir, version: candidate.version },
+    production:
+      productionDir && production
+        ? { dir: productionDir, version: production.version.version }
+        : null,
+    rmseThreshold: options.rmseThreshold,
+    tolerance: options.tolerance,
+    outDir: reportDir,
+  });
+}
+
 /** Evaluates a candidate; on pass assigns staging, on fail throws GateFailedError. */
 export async function evaluateCandidate(options: CandidateOptions): Promise<CandidateResult> {
   const { registry, workDir } = options;
   const reportDir = join(workDir, "report");
-  const production = await registry.stageVersion(STAGES.production);
-
   let result: CandidateResult;
   if (options.bundleDir) {
     const manifest = await readManifest(options.bundleDir);
-    const productionDir =
-      production && production.version.lineage?.model.sha256 !== manifest.model.sha256
-        ? await fetchBundle(registry, production.version.version, join(workDir, "production"))
-        : null;
-    const report = await runEvaluate({
-      featuresDir: options.featuresDir,
-      candidate: {
-        dir: options.bundleDir,
-        version: `candidate ${manifest.model.sha256.slice(0, 12)}`,
-      },
-      production:
-        productionDir && production
-          ? { dir: productionDir, version: production.version.version }
-          : null,
-      rmseThreshold: options.rmseThreshold,
-      tolerance: options.tolerance,
-      outDir: reportDir,
-    });
+    const modelSha256 = manifest.model.sha256;
+    const report = await scoreAgainstProduction(
+      options,
+      { dir: options.bundleDir, version: `candidate ${modelSha256.slice(0, 12)}`, modelSha256 },
+      reportDir,
+    );
     const registered = await registry.register(options.bundleDir, {
       evaluation: evaluationSummary(report),
       // The report names the version, which is known only as the registration picks it.
@@ -104,14 +115,7 @@ export async function evaluateCandidate(options: CandidateOptions): Promise<Cand
       report.candidate.version = registered.version;
       await rewriteReport(reportDir, report);
     }
-    result = {
-      report,
-      version: registered.version,
-      tag: registered.tag,
-      created: registered.created,
-      reportDir,
-      stagingTag: null,
-    };
+    result = { report, ...registered, reportDir, stagingTag: null };
   } else {
     const candidate = options.version
       ? await registry.show(options.version)
@@ -120,36 +124,19 @@ export async function evaluateCandidate(options: CandidateOptions): Promise<Cand
       throw new Error(
         `no version of ${registry.name} is registered yet; train a model and evaluate its bundle-dir`,
       );
-    const candidateDir = await fetchBundle(registry, candidate.version, join(workDir, "candidate"));
-    const productionDir =
-      production && production.version.version !== candidate.version
-        ? await fetchBundle(registry, production.version.version, join(workDir, "production"))
-        : null;
-    const report = await runEvaluate({
-      featuresDir: options.featuresDir,
-      candidate: { dir: candidateDir, version: candidate.version },
-      production:
-        productionDir && production
-          ? { dir: productionDir, version: production.version.version }
-          : null,
-      rmseThreshold: options.rmseThreshold,
-      tolerance: options.tolerance,
-      outDir: reportDir,
-    });
+    const dir = await fetchBundle(registry, candidate.version, join(workDir, "candidate"));
+    const report = await scoreAgainstProduction(
+      options,
+      { dir, version: candidate.version, modelSha256: candidate.lineage?.model.sha256 ?? "" },
+      reportDir,
+    );
     await registry.uploadAssets(candidate.version, reportFiles(reportDir)).catch((error) => {
       if (!options.warn) throw error;
       options.warn(
         `the report stays in ${reportDir}: it could not be attached to ${candidate.tag} (${(error as Error).message})`,
       );
     });
-    result = {
-      report,
-      version: candidate.version,
-      tag: candidate.tag,
-      created: false,
-      reportDir,
-      stagingTag: null,
-    };
+    result = { report, ...candidate, created: false, reportDir, stagingTag: null };
   }
   if (!result.report.passed) throw new GateFailedError(result);
   const assignment = await registry.assign(result.version, STAGES.staging);
