@@ -104,9 +104,12 @@ async function installNode(nodeCache: string, spec: string): Promise<string> {
     };
     const target = join(nodeCache, version, process.arch);
     await mkdir(join(nodeCache, version), { recursive: true });
-    await rm(target, { recursive: true, force: true });
-    await rename(installed, target);
-    // The marker GitHub's tool cache uses: the folder is whole only once it exists.
+    // One rename puts the whole folder in place. When it is taken, a job running beside this one
+    // (a matrix) installed the same version first, whole: that copy stays, it may be running.
+    await rename(installed, target).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+    });
+    // The marker GitHub's tool cache uses for a complete folder.
     await writeFile(join(nodeCache, version, `${process.arch}.complete`), "");
     return version;
   } finally {
