@@ -6,9 +6,9 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { appendFile, mkdtemp, rm, stat } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
@@ -142,23 +142,10 @@ export async function restoreCache(spec: CacheSpec, lookupOnly = false): Promise
   const exact = found.cacheKey.toLowerCase() === spec.key.toLowerCase();
   if (lookupOnly) return { matchedKey: found.cacheKey, exact };
   try {
-    // Streamed from the server straight into tar: no copy of the archive on disk.
-    const response = await request("GET", found.archiveLocation);
-    const size = Number(response.headers.get("content-length") ?? 0);
-    const untar = spawn("tar", ["--zstd", "-xPf", "-"], {
-      cwd: workspace(),
-      stdio: ["pipe", "inherit", "inherit"],
-    });
-    const exited = new Promise<number | null>((resolveExit, reject) => {
-      untar.once("error", reject);
-      untar.once("close", resolveExit);
-    });
-    await pipeline(Readable.fromWeb(response.body as never), untar.stdin);
-    const code = await exited;
-    if (code !== 0) throw new Error(`tar exited with ${code}`);
-    console.log(
-      `Restored ${spec.paths.join(", ")} from cache ${found.cacheKey} (${(size / 1e6).toFixed(1)} MB)`,
-    );
+    const store = unpackedStore(spec, found);
+    if (store) await linkFromStore(spec, found.archiveLocation, store);
+    else await extract(found.archiveLocation, workspace(), ["-P"]);
+    console.log(`Restored ${spec.paths.join(", ")} from cache ${found.cacheKey}`);
   } catch (error) {
     warn(
       `restoring cache ${found.cacheKey} failed, continuing without it: ${(error as Error).message}`,
@@ -166,6 +153,70 @@ export async function restoreCache(spec: CacheSpec, lookupOnly = false): Promise
     return { matchedKey: null, exact: false };
   }
   return { matchedKey: found.cacheKey, exact };
+}
+
+/** Streams the archive from the cache server straight into `tar -x` in `dir`. */
+async function extract(archiveLocation: string, dir: string, flags: string[]) {
+  const response = await request("GET", archiveLocation);
+  const untar = spawn("tar", ["--zstd", "-x", ...flags, "-f", "-"], {
+    cwd: dir,
+    stdio: ["pipe", "inherit", "inherit"],
+  });
+  const exited = new Promise<number | null>((resolveExit, reject) => {
+    untar.once("error", reject);
+    untar.once("close", resolveExit);
+  });
+  await pipeline(Readable.fromWeb(response.body as never), untar.stdin);
+  const code = await exited;
+  if (code !== 0) throw new Error(`tar exited with ${code}`);
+}
+
+/**
+ * Where the runner's tool cache keeps this cache entry unpacked, when all its paths are inside the
+ * workspace; else null. Unpacking 18,000 files of node_modules for every job is most of a job's
+ * setup under act, so each archive is unpacked once per machine and every restore hard-links it
+ * into the job's workspace (the same file system: both live in act's action cache). The steps
+ * here only add files to a restored node_modules, never rewrite one in place, so the shared copy
+ * stays as it was unpacked. The folder may be deleted at any time.
+ */
+function unpackedStore(
+  spec: CacheSpec,
+  found: { archiveLocation: string; cacheKey: string },
+): string | null {
+  const toolCache = process.env.RUNNER_TOOL_CACHE;
+  const entries = spec.paths.map(archivePath);
+  if (!toolCache || entries.some((entry) => isAbsolute(entry) || entry.startsWith(".."))) {
+    return null;
+  }
+  const id = new URL(found.archiveLocation).pathname.split("/").at(-1);
+  const name = createHash("sha256")
+    .update([found.cacheKey, cacheVersion(spec.paths), id].join("|"))
+    .digest("hex")
+    .slice(0, 32);
+  return join(toolCache, "act-cache-unpacked", name);
+}
+
+async function linkFromStore(spec: CacheSpec, archiveLocation: string, store: string) {
+  if (!(await stat(store).catch(() => null))) {
+    await mkdir(dirname(store), { recursive: true });
+    const staging = await mkdtemp(`${store}.unpacking-`);
+    try {
+      await extract(archiveLocation, staging, []);
+      // One rename puts the whole copy in place; a job beside this one may have been first.
+      await rename(staging, store).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+      });
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+  for (const entry of spec.paths.map(archivePath)) {
+    const from = join(store, entry);
+    if (!(await stat(from).catch(() => null))) continue;
+    const to = join(workspace(), entry);
+    await mkdir(dirname(to), { recursive: true });
+    await promisify(execFile)("cp", ["--archive", "--link", "--force", "-T", from, to]);
+  }
 }
 
 /** Archives the paths of `spec` and stores them under its key; returns false when nothing was saved. */
