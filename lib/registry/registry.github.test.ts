@@ -8,7 +8,7 @@ import {
   type GitHubStandIn,
   type StandInOptions,
   startGitHubStandIn,
-} from "../../test/support/github-server.ts";
+} from "../../tools/local-github/server.ts";
 import { writeModelBundle } from "../../test/support/model-bundle.ts";
 import { sha256File } from "../io/files.ts";
 import { chooseBackend, createPromotionTarget, createRegistry } from "./create-registry.ts";
