@@ -18,11 +18,27 @@ const IDENTITY_ENV = {
 export class HttpError extends Error {
   status: number;
   errors: Record<string, string>[] | undefined;
+  /**
+   * GitHub gives this answer although the endpoint's OpenAPI description does not declare its
+   * status (e.g. 422 for immutable releases): it is checked against GitHub's generic error shape.
+   */
+  undeclared = false;
   constructor(status: number, message: string, errors?: Record<string, string>[]) {
     super(message);
     this.status = status;
     this.errors = errors;
   }
+}
+
+/** An HttpError for an answer GitHub gives outside the endpoint's description. */
+export function undeclaredError(
+  status: number,
+  message: string,
+  errors?: Record<string, string>[],
+): HttpError {
+  const error = new HttpError(status, message, errors);
+  error.undeclared = true;
+  return error;
 }
 
 /** One tag as `git for-each-ref` describes it, for the GraphQL `refs` connection. */
@@ -159,6 +175,14 @@ export function openGitRepo(gitDir: string, scratchDir: string) {
     }
   }
 
+  /** The tree of merging `head` into `base`, or null when they conflict. */
+  async function mergeTree(base: string, head: string): Promise<string | null> {
+    const merged = await runGitWithCode(gitDir, ["merge-tree", "--write-tree", base, head], {
+      okExitCodes: [1, 128],
+    });
+    return merged.exitCode === 0 ? merged.stdout.split("\n")[0].trim() : null;
+  }
+
   /** A merge commit of `head` into `base`, or null when they conflict. */
   async function mergeCommit(base: string, head: string, message: string): Promise<string | null> {
     const merged = await runGitWithCode(gitDir, ["merge-tree", "--write-tree", base, head], {
@@ -215,6 +239,7 @@ export function openGitRepo(gitDir: string, scratchDir: string) {
     readFileAt,
     listFilesAt,
     commitOnBranch,
+    mergeTree,
     mergeCommit,
     listTags,
   };

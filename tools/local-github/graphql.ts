@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import {
   buildClientSchema,
   execute,
@@ -20,15 +18,12 @@ import { satisfies } from "./permissions.ts";
 
 let schema: GraphQLSchema | undefined;
 
-/** GitHub's GraphQL schema, built once from its introspection result. */
-export function githubSchema(): GraphQLSchema {
+/** GitHub's GraphQL schema, built once from its introspection result (loaded on first use). */
+export async function githubSchema(): Promise<GraphQLSchema> {
   if (!schema) {
-    const require = createRequire(import.meta.url);
     // The package's SDL file defines a field twice (graphql-js rejects it); its JSON is clean.
-    const file = require.resolve("@octokit/graphql-schema/schema.json");
-    const json = JSON.parse(readFileSync(file, "utf8")) as {
-      data?: IntrospectionQuery;
-    } & IntrospectionQuery;
+    const { schema: published } = await import("@octokit/graphql-schema");
+    const json = published.json as unknown as { data?: IntrospectionQuery } & IntrospectionQuery;
     schema = buildClientSchema(json.data ?? json);
   }
   return schema;
@@ -190,10 +185,11 @@ export async function answerGraphql(
   } catch (error) {
     return { status: 200, body: { errors: [errorJson(error as GraphQLError)] } };
   }
-  const problems = validate(githubSchema(), document);
+  const github = await githubSchema();
+  const problems = validate(github, document);
   if (problems.length) return { status: 200, body: { errors: problems.map(errorJson) } };
   const result = await execute({
-    schema: githubSchema(),
+    schema: github,
     document,
     rootValue: rootValue(hub, principal),
     variableValues: (body.variables ?? {}) as Record<string, unknown>,

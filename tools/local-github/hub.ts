@@ -59,6 +59,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** An answer outside the endpoint's OpenAPI description: checked against GitHub's error shape. */
+  undeclared?: boolean;
 }
 
 export interface Route {

@@ -1,5 +1,5 @@
 import { matchesPattern } from "./filter-pattern.ts";
-import { HttpError } from "./git-repo.ts";
+import { HttpError, undeclaredError } from "./git-repo.ts";
 import type { Hub, Principal } from "./hub.ts";
 import type { StandInRelease } from "./store.ts";
 
@@ -48,7 +48,7 @@ export function assertTagMovable(hub: Hub, ref: string): void {
   if (!ref.startsWith("refs/tags/")) return;
   if (hub.state.releases.some((release) => release.immutable && release.tag_name === tag)) {
     // Unverified text: GitHub declines such a push "due to repository rule violations".
-    throw new HttpError(
+    throw undeclaredError(
       422,
       "Repository rule violations found\n\nCannot update this protected ref.\n\n",
     );
@@ -57,13 +57,14 @@ export function assertTagMovable(hub: Hub, ref: string): void {
 
 /** 422 for adding an asset to a published immutable release. */
 export function assertCanUpload(release: StandInRelease): void {
-  if (release.immutable) throw new HttpError(422, "Cannot upload assets to an immutable release.");
+  if (release.immutable)
+    throw undeclaredError(422, "Cannot upload assets to an immutable release.");
 }
 
 /** 422 for deleting an asset of a published immutable release. */
 export function assertCanDeleteAsset(release: StandInRelease): void {
   if (!release.immutable) return;
-  throw new HttpError(422, "Validation Failed", [
+  throw undeclaredError(422, "Validation Failed", [
     {
       resource: "ReleaseAsset",
       code: "custom",
@@ -76,7 +77,7 @@ export function assertCanDeleteAsset(release: StandInRelease): void {
 export function assertCanEdit(release: StandInRelease, body: Record<string, unknown>): void {
   if (!release.immutable) return;
   if (body.draft === true) {
-    throw new HttpError(422, "Validation Failed", [
+    throw undeclaredError(422, "Validation Failed", [
       {
         resource: "Release",
         code: "custom",
@@ -90,7 +91,7 @@ export function assertCanEdit(release: StandInRelease, body: Record<string, unkn
     const current = field === "tag_name" ? release.tag_name : release.target_commitish;
     if (typeof value === "string" && value !== current) {
       // Unverified text: GitHub documents that an immutable release's tag cannot change.
-      throw new HttpError(422, "Validation Failed", [
+      throw undeclaredError(422, "Validation Failed", [
         {
           resource: "Release",
           code: "custom",

@@ -40,6 +40,7 @@ import {
   openStore,
   type RecordedEvent,
   type Settings,
+  type SettingsPatch,
   type StandInComment,
   type StandInPull,
   type StandInRelease,
@@ -75,7 +76,7 @@ export interface LocalGitHubOptions {
   /** Page size cap, lowered in tests to exercise pagination with few items (GitHub's is 100). */
   maxPerPage?: number;
   /** Settings to apply at start (e.g. immutable releases on). */
-  settings?: Partial<Settings>;
+  settings?: SettingsPatch;
   /** Called with each response that does not match GitHub's OpenAPI description. */
   onViolation?: (violation: string) => void;
 }
@@ -115,7 +116,7 @@ export interface LocalGitHub {
   addFault(rule: FaultRule): void;
   /** Mints a token (see tokens.ts) and returns it. */
   mintToken(spec: TokenSpec): Promise<string>;
-  updateSettings(patch: Partial<Settings>): Promise<Settings>;
+  updateSettings(patch: SettingsPatch): Promise<Settings>;
   /** Records pushes made straight to `gitDir` (as the owner's) and returns the new events. */
   syncRefs(): Promise<RecordedEvent[]>;
   /** Runs GitHub would have started and nobody has reported started, with their payloads. */
@@ -254,6 +255,7 @@ export async function startLocalGitHub(options: LocalGitHubOptions = {}): Promis
           status: String(error.status),
           ...(error.errors ? { errors: error.errors } : {}),
         },
+        undeclared: error.undeclared,
       };
     }
     return { status: 500, body: { message: `local GitHub failure: ${(error as Error).message}` } };
@@ -412,7 +414,7 @@ export async function startLocalGitHub(options: LocalGitHubOptions = {}): Promis
       );
     }
 
-    const mutating = method !== "GET";
+    const mutating = method !== "GET" && kind === "rest";
     const isUpload = route.path === "/releases/:id/assets" && method === "POST";
     let reply: Reply = { status: 500 };
     // Changes are made one at a time, so each ref change is recorded with the token that made it.
@@ -471,6 +473,7 @@ export async function startLocalGitHub(options: LocalGitHubOptions = {}): Promis
       }
     }
     if (charge.exceeded) return general(limited(), principal);
+    if (reply.undeclared) return general(reply, principal);
     if (validate && kind === "rest") {
       const contentType = reply.body === undefined ? undefined : "application/json";
       violation(checkResponse(method, path, reply.status, contentType, reply.body));

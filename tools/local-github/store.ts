@@ -101,6 +101,11 @@ export interface Settings {
   rateLimits: Record<TokenKind, number>;
 }
 
+/** A change to some settings (rate limits one by one). */
+export type SettingsPatch = Partial<Omit<Settings, "rateLimits">> & {
+  rateLimits?: Partial<Settings["rateLimits"]>;
+};
+
 /** Settings of a new repository on github.com. */
 export const DEFAULT_SETTINGS: Settings = {
   actionsCanCreatePullRequests: false,

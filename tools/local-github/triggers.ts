@@ -1,4 +1,4 @@
-import { HttpError } from "./git-repo.ts";
+import { HttpError, undeclaredError } from "./git-repo.ts";
 import type { Hub } from "./hub.ts";
 import { checkRunJson, pullJson, repositoryJson, userJson } from "./shapes.ts";
 import {
@@ -369,8 +369,8 @@ export function createTriggers(hub: Omit<Hub, "triggers">) {
         number: pull.number,
         pull_request: await pullJson(site, git, state, pull),
       },
-      // GitHub reads the workflows of the PR's merge commit; the head's are used here.
-      workflowSha: head || null,
+      // GitHub reads the workflows of the PR's merge commit (refs/pull/N/merge): its tree here.
+      workflowSha: (baseSha && head ? await git.mergeTree(baseSha, head) : null) ?? (head || null),
       trigger: { name: "pull_request", action, branch: pull.base, paths },
     });
     return event;
@@ -387,23 +387,23 @@ export function createTriggers(hub: Omit<Hub, "triggers">) {
     const sha =
       (await git.revParse(`refs/heads/${branch}^{commit}`)) ??
       (await git.revParse(`refs/tags/${ref.replace(/^refs\/tags\//, "")}^{commit}`));
-    if (!sha) throw new HttpError(422, `No ref found for: ${ref}`);
+    if (!sha) throw undeclaredError(422, `No ref found for: ${ref}`);
     const path = file.includes("/") ? file : `.github/workflows/${file}`;
     const text = await git.readFileAt(sha, path);
     if (text === null) throw new HttpError(404, "Not Found");
     const workflow = await loadWorkflow(hub as Hub, sha, path);
     const trigger = workflow.on.workflow_dispatch;
-    if (!trigger) throw new HttpError(422, "Workflow does not have 'workflow_dispatch' trigger");
+    if (!trigger) throw undeclaredError(422, "Workflow does not have 'workflow_dispatch' trigger");
     const declared = (trigger.inputs ?? {}) as Record<
       string,
       { required?: boolean; default?: unknown }
     >;
     const unexpected = Object.keys(inputs).filter((key) => !(key in declared));
     if (unexpected.length)
-      throw new HttpError(422, `Unexpected inputs provided: ${JSON.stringify(unexpected)}`);
+      throw undeclaredError(422, `Unexpected inputs provided: ${JSON.stringify(unexpected)}`);
     for (const [key, spec] of Object.entries(declared)) {
       if (spec?.required && spec.default === undefined && inputs[key] === undefined) {
-        throw new HttpError(422, `Required input '${key}' not provided`);
+        throw undeclaredError(422, `Required input '${key}' not provided`);
       }
     }
     const fullRef = ref.startsWith("refs/") ? ref : `refs/heads/${branch}`;
