@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { runGit, runGitWithCode } from "../../lib/registry/git.ts";
@@ -106,6 +107,21 @@ export function openGitRepo(gitDir: string, scratchDir: string) {
       refs[line.slice(space + 1)] = line.slice(0, space);
     }
     return refs;
+  }
+
+  /** Refs starting with `prefix`, sorted, with the object each names and its type, in one git call. */
+  async function matchingRefs(
+    prefix: string,
+  ): Promise<{ ref: string; sha: string; type: string }[]> {
+    const out = await git(["for-each-ref", "--format=%(objectname) %(objecttype) %(refname)"]);
+    return out
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [sha, type, ...ref] = line.split(" ");
+        return { ref: ref.join(" "), sha, type };
+      })
+      .filter((item) => item.ref.startsWith(prefix));
   }
 
   /** The files that differ between two commits (`from` null: every file of `to`). */
@@ -226,14 +242,46 @@ export function openGitRepo(gitDir: string, scratchDir: string) {
     return tags;
   }
 
+  /** Objects by id in one `git cat-file --batch` call: type and raw content (null when absent). */
+  async function readObjects(
+    oids: string[],
+  ): Promise<Map<string, { type: string; content: Buffer } | null>> {
+    const found = new Map<string, { type: string; content: Buffer } | null>();
+    const out = await new Promise<Buffer>((resolve, reject) => {
+      const child = execFile(
+        "git",
+        ["cat-file", "--batch"],
+        { cwd: gitDir, encoding: "buffer", maxBuffer: 256 * 1024 * 1024 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      );
+      child.stdin?.end(`${oids.join("\n")}\n`);
+    });
+    let at = 0;
+    for (const oid of oids) {
+      const end = out.indexOf(10, at);
+      const header = out.subarray(at, end).toString();
+      at = end + 1;
+      const [, type, size] = header.split(" ");
+      if (header.endsWith(" missing") || !size) {
+        found.set(oid, null);
+        continue;
+      }
+      found.set(oid, { type, content: out.subarray(at, at + Number(size)) });
+      at += Number(size) + 1;
+    }
+    return found;
+  }
+
   return {
     gitDir,
+    readObjects,
     git,
     revParse,
     objectType,
     isAncestor,
     updateRef,
     listRefs,
+    matchingRefs,
     changedPaths,
     mergeBase,
     readFileAt,

@@ -154,6 +154,48 @@ describe("GraphQL", () => {
     expect(newest.repository.refs.pageInfo.hasNextPage).toBe(true);
   });
 
+  it("lets a reader with a cache read 2,000 tags in 2 requests: one listing, one batch of what is new", async () => {
+    // What the reader cached from an earlier run: every tag but the newest 100, by tag object id.
+    const listing = async (etag?: string) =>
+      fetch(`${hub.apiUrl}/repos/${hub.owner}/${hub.repo}/git/matching-refs/tags/house-price`, {
+        headers: {
+          authorization: `token ${hub.token}`,
+          ...(etag ? { "if-none-match": etag } : {}),
+        },
+      });
+    const before = hub.requests.length;
+    const first = await listing();
+    const refs = (await first.json()) as { ref: string; object: { sha: string } }[];
+    expect(refs).toHaveLength(TAGS);
+    const cached = new Set(refs.slice(0, TAGS - 100).map((ref) => ref.object.sha));
+    const fresh = refs.filter((ref) => !cached.has(ref.object.sha));
+    const fields = fresh
+      .map(
+        (ref, i) =>
+          `t${i}: object(oid: "${ref.object.sha}") { ... on Tag { name message tagger { date } target { oid } } }`,
+      )
+      .join("\n");
+    const batch = await graphql<{
+      repository: Record<string, { name: string; message: string; target: { oid: string } }>;
+    }>(
+      `query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { ${fields} } }`,
+      { owner: hub.owner, name: hub.repo },
+    );
+    expect(Object.values(batch.repository).map((tag) => tag.name)).toEqual(
+      fresh.map((ref) => ref.ref.slice(10)),
+    );
+    expect(Object.values(batch.repository)[0].message).toMatch(
+      /^Registering artifact house-price version/,
+    );
+    expect(hub.requests.length - before).toBe(2);
+    // Nothing changed since: the listing answers 304, which costs no rate limit.
+    const again = await listing(first.headers.get("etag") ?? "");
+    expect(again.status).toBe(304);
+    expect(again.headers.get("x-ratelimit-remaining")).toBe(
+      first.headers.get("x-ratelimit-remaining"),
+    );
+  });
+
   it("answers a token without contents access with GitHub's FORBIDDEN error", async () => {
     const token = await hub.mintToken({ kind: "github_token", permissions: { actions: "write" } });
     const denied = await getOctokit(token, { baseUrl: hub.apiUrl })

@@ -59,8 +59,55 @@ interface RefsArgs {
   orderBy?: { field: "TAG_COMMIT_DATE" | "ALPHABETICAL"; direction: "ASC" | "DESC" } | null;
 }
 
+/** A tag object's fields as GraphQL's Tag type has them. */
+function tagNode(oid: string, content: Buffer) {
+  const text = content.toString("utf8");
+  const split = text.indexOf("\n\n");
+  const header = new Map(
+    text
+      .slice(0, split < 0 ? text.length : split)
+      .split("\n")
+      .map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)]),
+  );
+  const tagger = /^(.*) <(.*)> (\d+) ([+-]\d{2})(\d{2})$/.exec(header.get("tagger") ?? "");
+  const date = tagger
+    ? `${new Date(Number(tagger[3]) * 1000).toISOString().slice(0, 19)}${tagger[4]}:${tagger[5]}`
+    : null;
+  return {
+    __typename: "Tag",
+    oid,
+    name: header.get("tag") ?? "",
+    message: split < 0 ? "" : text.slice(split + 2),
+    tagger: { date, name: tagger?.[1] ?? null, email: tagger?.[2] ?? null },
+    target: {
+      __typename: capitalize(header.get("type") ?? "commit"),
+      oid: header.get("object") ?? "",
+    },
+  };
+}
+
 function rootValue(hub: Hub, principal: Principal) {
   const { site, git } = hub;
+  // The `object(oid:)` fields of one query are read in one git call (aliases resolve together).
+  let batch: {
+    oids: string[];
+    result: Promise<Awaited<ReturnType<typeof git.readObjects>>>;
+  } | null = null;
+  function readObject(oid: string) {
+    if (!batch) {
+      const current = {
+        oids: [] as string[],
+        result: null as unknown as Promise<Awaited<ReturnType<typeof git.readObjects>>>,
+      };
+      current.result = new Promise((resolve) => setImmediate(resolve)).then(() => {
+        batch = null;
+        return git.readObjects(current.oids);
+      });
+      batch = current;
+    }
+    batch.oids.push(oid);
+    return batch.result.then((objects) => objects.get(oid) ?? null);
+  }
   return {
     repository({ owner, name }: { owner: string; name: string }) {
       if (owner !== site.owner || name !== site.repo) {
@@ -72,6 +119,16 @@ function rootValue(hub: Hub, principal: Principal) {
       return {
         name: site.repo,
         nameWithOwner: `${site.owner}/${site.repo}`,
+        async object({ oid }: { oid?: string | null }) {
+          if (!satisfies(principal.permissions, "contents:read")) {
+            throw new TypedError("FORBIDDEN", "Resource not accessible by integration");
+          }
+          if (!oid || !/^[0-9a-f]{40}$/.test(oid)) return null;
+          const object = await readObject(oid);
+          if (!object) return null;
+          if (object.type === "tag") return tagNode(oid, object.content);
+          return { __typename: capitalize(object.type), oid };
+        },
         async refs(args: RefsArgs) {
           if (!satisfies(principal.permissions, "contents:read")) {
             throw new TypedError("FORBIDDEN", "Resource not accessible by integration");

@@ -194,8 +194,8 @@ export function releaseJson(site: Site, release: StandInRelease) {
   };
 }
 
-export async function refJson(site: Site, git: GitRepo, ref: string, sha: string) {
-  const type = (await git.objectType(sha)) ?? "commit";
+export async function refJson(site: Site, git: GitRepo, ref: string, sha: string, known?: string) {
+  const type = known ?? (await git.objectType(sha)) ?? "commit";
   return {
     ref,
     node_id: `REF_${Buffer.from(ref).toString("base64url")}`,

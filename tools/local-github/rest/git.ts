@@ -20,13 +20,13 @@ export function gitRoutes(hub: Hub): Route[] {
       path: "/git/matching-refs/*ref",
       permission: "contents:read",
       async handler({ params }) {
-        const prefix = `refs/${params.ref}`;
-        const refs = Object.entries(await git.listRefs())
-          .filter(([ref]) => ref.startsWith(prefix))
-          .sort(([a], [b]) => (a < b ? -1 : 1));
+        // GitHub answers every matching ref at once: this endpoint has no paging.
+        const refs = await git.matchingRefs(`refs/${params.ref}`);
         return {
           status: 200,
-          body: await Promise.all(refs.map(([ref, sha]) => refJson(site, git, ref, sha))),
+          body: await Promise.all(
+            refs.map(({ ref, sha, type }) => refJson(site, git, ref, sha, type)),
+          ),
         };
       },
     },
