@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PromotionTarget } from "../../stages/5-promote/promote.ts";
 import { preparePromotion, prepareRollback } from "../../stages/5-promote/promote.ts";
+import { writeModelBundle } from "../../test/support/model-bundle.ts";
 import {
   type GitHubStandIn,
   type StandInOptions,
   startGitHubStandIn,
 } from "../../tools/local-github/server.ts";
-import { writeModelBundle } from "../../test/support/model-bundle.ts";
 import { sha256File } from "../io/files.ts";
 import { chooseBackend, createPromotionTarget, createRegistry } from "./create-registry.ts";
 import type { Registry } from "./types.ts";
