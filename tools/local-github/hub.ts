@@ -69,6 +69,8 @@ export interface Route {
   path: string;
   /** The fine-grained permission GitHub requires (see GitHub's page for the endpoint). */
   permission: Requirement;
+  /** The handler reads the request body itself (uploads stream it to a file). */
+  streamsBody?: boolean;
   handler: (request: ApiRequest) => Promise<Reply>;
 }
 

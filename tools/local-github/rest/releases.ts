@@ -220,6 +220,7 @@ export function uploadRoute(hub: Hub): Route {
     method: "POST",
     path: "/releases/:id/assets",
     permission: "contents:write",
+    streamsBody: true,
     async handler({ params, url, raw, fault }) {
       const release = state.releases.find((candidate) => candidate.id === Number(params.id));
       const name = url.searchParams.get("name");
