@@ -280,6 +280,51 @@ describe("trigger model", () => {
     });
   });
 
+  it("records synchronize when an open PR's head moves, and starts ci.yml again for a person's push", async () => {
+    await hub.git(["update-ref", "refs/heads/feature", "main"]);
+    await hub.commitFiles("feature", { "stages/x.ts": "// 1\n" });
+    const person = client(await hub.mintToken({ kind: "user", login: "octo-dev" }));
+    await person.rest.pulls.create({
+      owner,
+      repo,
+      head: "feature",
+      base: "main",
+      title: "Feature",
+    });
+    await finishAll();
+    const head = await hub.commitFiles("feature", { "stages/x.ts": "// 2\n" });
+    const runs = await hub.pendingRuns();
+    expect(runs.map((run) => [run.workflow, run.event, run.sha])).toEqual([
+      [".github/workflows/ci.yml", "pull_request", head],
+    ]);
+    expect(runs[0].payload).toMatchObject({ action: "synchronize" });
+  });
+
+  it("starts repository_dispatch workflows of the matching type, even for a GITHUB_TOKEN", async () => {
+    await hub.commitFiles("main", {
+      ".github/workflows/refresh.yml":
+        "on:\n  repository_dispatch:\n    types: [refresh]\njobs:\n  go:\n    runs-on: ubuntu-latest\n    steps: [{ run: echo }]\n",
+    });
+    await finishAll();
+    const bot = client(
+      await hub.mintToken({ kind: "github_token", permissions: { contents: "write" } }),
+    );
+    await bot.rest.repos.createDispatchEvent({ owner, repo, event_type: "other" });
+    expect(await pending()).toEqual([]);
+    await bot.rest.repos.createDispatchEvent({
+      owner,
+      repo,
+      event_type: "refresh",
+      client_payload: { why: "test" },
+    });
+    const [run] = await hub.pendingRuns();
+    expect(run).toMatchObject({
+      workflow: ".github/workflows/refresh.yml",
+      event: "repository_dispatch",
+    });
+    expect(run.payload).toMatchObject({ action: "refresh", client_payload: { why: "test" } });
+  });
+
   it("creates no events for more than three tags pushed at once, as GitHub", async () => {
     const head = (await hub.git(["rev-parse", "main"])).trim();
     const mark = lastEventId();
