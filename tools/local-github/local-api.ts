@@ -5,6 +5,7 @@ import { causeOf, type FaultRule, type Hub, type Principal } from "./hub.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { Settings } from "./store.ts";
 import { mintToken, resolvePrincipal, type TokenSpec } from "./tokens.ts";
+import { fullPayload } from "./triggers.ts";
 
 // The stand-in's own endpoints, under /_local/ (never under GitHub's paths): mint tokens, change
 // settings, read the recorded events and the runs GitHub would start, report runs' progress,
@@ -186,7 +187,11 @@ export function mountLocalApi(
     "/_local/events",
     local(async (req) => {
       const since = Number(new URL(req.url, "http://local").searchParams.get("since") ?? 0);
-      return { status: 200, body: state.events.filter((event) => event.id > since) };
+      const events = state.events.filter((event) => event.id > since);
+      return {
+        status: 200,
+        body: events.map((event) => ({ ...event, payload: fullPayload(hub, event) })),
+      };
     }),
   );
   app.get(
@@ -247,5 +252,5 @@ export function mountLocalApi(
 /** A run with the event payload GitHub would send, ready for `act --eventpath`. */
 export function withPayload(hub: Hub, run: Hub["state"]["runs"][number]) {
   const event = hub.state.events.find((item) => item.id === run.eventId);
-  return { ...run, cause: event?.cause ?? null, payload: event?.payload ?? {} };
+  return { ...run, cause: event?.cause ?? null, payload: event ? fullPayload(hub, event) : {} };
 }

@@ -118,6 +118,8 @@ describe("trigger model", () => {
       ref: "refs/heads/main",
       after: sha,
       head_commit: { id: sha },
+      repository: { full_name: "octo-org/house-price", default_branch: "main" },
+      sender: { login: "octo-org" },
     });
   });
 

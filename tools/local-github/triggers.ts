@@ -47,14 +47,18 @@ interface NewEvent {
 
 export type Triggers = ReturnType<typeof createTriggers>;
 
+/** The webhook payload GitHub would send for a recorded event, with `repository` and `sender`. */
+export function fullPayload(hub: Pick<Hub, "site" | "state">, event: RecordedEvent) {
+  return {
+    ...event.payload,
+    repository: repositoryJson(hub.site, hub.state),
+    sender: userJson(hub.site, event.cause.login),
+  };
+}
+
 export function createTriggers(hub: Omit<Hub, "triggers">) {
   const { site, git, state } = hub;
   let syncing: Promise<unknown> = Promise.resolve();
-
-  const common = (cause: Cause) => ({
-    repository: repositoryJson(site, state),
-    sender: userJson(site, cause.login),
-  });
 
   async function workflowsAt(sha: string): Promise<{ workflows: Workflow[]; errors: string[] }> {
     const files = (await git.listFilesAt(sha, ".github/workflows")).filter((file) =>
@@ -122,7 +126,9 @@ export function createTriggers(hub: Omit<Hub, "triggers">) {
       sha: input.sha,
       ...(input.paths ? { paths: input.paths } : {}),
       cause: input.cause,
-      payload: { ...input.payload, ...common(input.cause) },
+      // `repository` and `sender` are added when the payload is read (see fullPayload): the
+      // state file stays small however many events it holds.
+      payload: input.payload,
       suppressed,
       created_at: isoSeconds(),
     };
