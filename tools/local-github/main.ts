@@ -70,6 +70,7 @@ const command: Command = {
       uploadUrl: local.uploadUrl,
       repository: local.repository,
       gitDir: local.gitDir,
+      cloneUrl: local.cloneUrl,
       stateDir: local.stateDir,
       tokenFile: join(local.stateDir, "owner-token"),
       pid: process.pid,

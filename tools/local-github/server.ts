@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import express, { type Express, type Request, type Response } from "express";
 import { runGit } from "../../lib/registry/git.ts";
+import { installHooks, mountGitHttp } from "./git-http.ts";
 import { HttpError, openGitRepo } from "./git-repo.ts";
 import { answerGraphql } from "./graphql.ts";
 import {
@@ -102,6 +103,8 @@ export interface LocalGitHub {
   token: string;
   /** The bare repository holding the git state (push here: pushes count as the owner's). */
   gitDir: string;
+  /** Git over HTTP with a token as the password: pushes count as the token's. */
+  cloneUrl: string;
   stateDir: string;
   /** Responses that do not match GitHub's OpenAPI description. */
   violations: string[];
@@ -488,6 +491,7 @@ export async function startLocalGitHub(options: LocalGitHubOptions = {}): Promis
     limiter,
     requests: () => requests,
   });
+  mountGitHttp(apiApp, hub, { hooksDir: await installHooks(stateDir), exclusive, ownerCause });
   const restRoutes = [
     ...gitRoutes(hub),
     ...releaseRoutes(hub),
@@ -550,6 +554,7 @@ export async function startLocalGitHub(options: LocalGitHubOptions = {}): Promis
     repository: `${owner}/${repo}`,
     token: owned.token,
     gitDir,
+    cloneUrl: `${apiUrl}/git/${owner}/${repo}.git`,
     stateDir,
     violations,
     requests,
