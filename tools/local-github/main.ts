@@ -32,9 +32,10 @@ const command: Command = {
     repo: { type: "string", value: "NAME", default: "house-price", description: "repository name" },
   },
   details: [
-    "It prints {apiUrl, uploadUrl, repository, gitDir, stateDir, tokenFile} and keeps the same in",
-    "<state-dir>/server.json while it runs. Push to gitDir (pushes count as the owner's), use",
-    "apiUrl as GITHUB_API_URL, and the owner's token from tokenFile (never printed). Mint other",
+    "It prints {apiUrl, uploadUrl, repository, gitDir, cloneUrl, stateDir, tokenFile} and keeps",
+    "the same in <state-dir>/server.json while it runs. Push to cloneUrl with a token as the",
+    "password, or to gitDir (such pushes count as the owner's); use apiUrl as GITHUB_API_URL and",
+    "the owner's token from tokenFile (never printed). Mint other",
     "tokens, change settings and read the runs GitHub would start through the /_local/ endpoints",
     "(tools/local-github/README.md).",
   ].join("\n"),
