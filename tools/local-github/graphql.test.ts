@@ -134,7 +134,7 @@ describe("GraphQL", () => {
     });
   });
 
-  it("reads the newest tags first in one request, so a reader that knows what it has seen can stop early", async () => {
+  it("orders tags by their commit's date, newest first (TAG_COMMIT_DATE DESC)", async () => {
     const newest = await graphql<RefsPage>(
       `query($owner: String!, $name: String!) {
         repository(owner: $owner, name: $name) {
