@@ -239,6 +239,46 @@ export async function tagJson(site: Site, git: GitRepo, sha: string) {
   };
 }
 
+/** A commit of the git database (`GET /git/commits/{sha}`). */
+export async function commitJson(site: Site, git: GitRepo, sha: string) {
+  const text = await git.git(["cat-file", "commit", sha]);
+  const split = text.indexOf("\n\n");
+  const lines = (split < 0 ? text : text.slice(0, split)).split("\n");
+  const value = (key: string) =>
+    lines.filter((line) => line.startsWith(`${key} `)).map((line) => line.slice(key.length + 1));
+  const person = (line: string | undefined) => {
+    const match = /^(.*) <(.*)> (\d+) ([+-]\d{4})$/.exec(line ?? "");
+    return {
+      name: match?.[1] ?? "",
+      email: match?.[2] ?? "",
+      date: isoSeconds(new Date(Number(match?.[3] ?? 0) * 1000)),
+    };
+  };
+  const tree = value("tree")[0] ?? "";
+  return {
+    sha,
+    node_id: `C_${sha.slice(0, 12)}`,
+    url: `${site.repoApi}/git/commits/${sha}`,
+    html_url: `${site.htmlUrl}/commit/${sha}`,
+    author: person(value("author")[0]),
+    committer: person(value("committer")[0]),
+    message: split < 0 ? "" : text.slice(split + 2),
+    tree: { url: `${site.repoApi}/git/trees/${tree}`, sha: tree },
+    parents: value("parent").map((parent) => ({
+      url: `${site.repoApi}/git/commits/${parent}`,
+      html_url: `${site.htmlUrl}/commit/${parent}`,
+      sha: parent,
+    })),
+    verification: {
+      verified: false,
+      reason: "unsigned",
+      signature: null,
+      payload: null,
+      verified_at: null,
+    },
+  };
+}
+
 export async function pullJson(site: Site, git: GitRepo, state: StateData, pull: StandInPull) {
   const side = async (branch: string) => ({
     label: `${site.owner}:${branch}`,

@@ -2,7 +2,7 @@ import { runGitWithCode } from "../../../lib/registry/git.ts";
 import { HttpError } from "../git-repo.ts";
 import { type Hub, type Route, str } from "../hub.ts";
 import { assertMayCreateTag, assertTagMovable } from "../rules.ts";
-import { refJson, repositoryJson, tagJson } from "../shapes.ts";
+import { commitJson, refJson, repositoryJson, tagJson } from "../shapes.ts";
 
 // The repository itself and its git database: refs and annotated tags.
 
@@ -28,6 +28,15 @@ export function gitRoutes(hub: Hub): Route[] {
             refs.map(({ ref, sha, type }) => refJson(site, git, ref, sha, type)),
           ),
         };
+      },
+    },
+    {
+      method: "GET",
+      path: "/git/commits/:sha",
+      permission: "contents:read",
+      async handler({ params }) {
+        if ((await git.objectType(params.sha)) !== "commit") throw new HttpError(404, "Not Found");
+        return { status: 200, body: await commitJson(site, git, params.sha) };
       },
     },
     {
