@@ -142,7 +142,9 @@ export function openApiDocument(options: {
     "400": error(
       "Malformed JSON. `NaN` outside strings is read as null (a missing value), as MLflow's client sends it.",
     ),
-    "413": error(`Body larger than ${bodyLimit} (BODY_LIMIT) or more than ${maxBatch} records (MAX_BATCH).`),
+    "413": error(
+      `Body larger than ${bodyLimit} (BODY_LIMIT) or more than ${maxBatch} records (MAX_BATCH).`,
+    ),
     "415": error("Content-Type is not application/json, or its charset is not UTF-8."),
     "422": error(
       "Invalid input: one entry per bad field in `details`. `Infinity` is out of every range.",
@@ -183,7 +185,11 @@ export function openApiDocument(options: {
             dataframe_split: { columns, data: [columns.map((column) => sample[column] ?? null)] },
           }),
           responses: {
-            "200": json(ref("InvocationsResponse"), "Predictions in row order", MODEL_VERSION_HEADER),
+            "200": json(
+              ref("InvocationsResponse"),
+              "Predictions in row order",
+              MODEL_VERSION_HEADER,
+            ),
             ...clientErrors,
           },
         },
@@ -252,7 +258,10 @@ export function openApiDocument(options: {
         get: {
           summary: "Swagger UI for this document",
           responses: {
-            "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } },
+            "200": {
+              description: "HTML",
+              content: { "text/html": { schema: { type: "string" } } },
+            },
             "301": {
               description: "To /docs/, where the page's relative links resolve",
               headers: { Location: { required: true, schema: { type: "string" } } },

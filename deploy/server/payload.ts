@@ -1,7 +1,7 @@
 // Request parsing and validation for the server: the body as JSON (with the NaN that MLflow's
 // client sends), then the request schemas of lib/schema/request.ts, built from the loaded model's
 // feature schema, so serving accepts exactly what the OpenAPI document describes.
-import { z } from "zod";
+import type { z } from "zod";
 import type { FeatureSchema, RawRecord } from "../../lib/schema/features.ts";
 import {
   MLFLOW_FORMATS,
@@ -86,9 +86,11 @@ export function parseRecord(validator: z.ZodType<RawRecord>, body: unknown): Raw
  */
 function checkBatchSize(length: number, maxBatch: number, field: string, unit: string): void {
   if (length === 0) {
-    throw new RequestError(422, `invalid request: the batch is empty; send 1 to MAX_BATCH ${unit}`, [
-      { field: field || "(body)", message: `expected 1 to ${maxBatch} ${unit}; got 0` },
-    ]);
+    throw new RequestError(
+      422,
+      `invalid request: the batch is empty; send 1 to MAX_BATCH ${unit}`,
+      [{ field: field || "(body)", message: `expected 1 to ${maxBatch} ${unit}; got 0` }],
+    );
   }
   if (length > maxBatch) {
     throw new RequestError(

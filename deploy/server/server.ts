@@ -194,7 +194,9 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
         );
       } else if (charset !== undefined && !/^utf-/i.test(charset)) {
         // JSON is UTF-8 (RFC 8259); UTF-16/32 are decoded too, as body-parser's JSON parser does.
-        next(new RequestError(415, `unsupported charset "${charset.toUpperCase()}"; send UTF-8 JSON`));
+        next(
+          new RequestError(415, `unsupported charset "${charset.toUpperCase()}"; send UTF-8 JSON`),
+        );
       } else next();
     },
     express.text({ type: JSON_TYPES, limit: bodyLimit }),

@@ -60,7 +60,8 @@ export function describeValue(value: unknown): string {
 
 function ruleOf(name: string): NumericRule {
   const rule = numericRule(name);
-  if (!rule) throw new Error(`input "${name}" has no rule in NUMERIC_RULES; the service cannot check it`);
+  if (!rule)
+    throw new Error(`input "${name}" has no rule in NUMERIC_RULES; the service cannot check it`);
   return rule;
 }
 
@@ -104,7 +105,10 @@ export function recordSchema(inputs: RequestInputs) {
     const field = numberField(name);
     const { meaning } = ruleOf(name);
     shape[name] = inputs.imputable.includes(name)
-      ? field.nullable().optional().meta({ description: `${meaning}; ${IMPUTED}` })
+      ? field
+          .nullable()
+          .optional()
+          .meta({ description: `${meaning}; ${IMPUTED}` })
       : field.meta({ description: meaning });
   }
   shape[inputs.category.column] = categoryField(inputs.category.values);
