@@ -134,11 +134,13 @@ describe.skipIf(skip)("Python clients against a running server", () => {
       expect(result.phases.stateful).toEqual({ status: "skip", skip_reason: "not_applicable" });
       for (const [kind, list] of Object.entries(result.warnings)) expect(list, kind).toEqual([]);
       // Generated requests do reach the model: schema-valid bodies of both scoring routes were
-      // accepted while fuzzing, none rejected.
+      // accepted in every phase (the document's examples too), none rejected.
       for (const operation of ["POST /predict", "POST /invocations"]) {
-        const fuzzing = result.valid_rates[operation].fuzzing;
-        expect(fuzzing.accepted, operation).toBeGreaterThan(0);
-        expect(fuzzing.rejected, operation).toBe(0);
+        for (const phase of ["examples", "coverage", "fuzzing"]) {
+          const rate = result.valid_rates[operation][phase];
+          expect(rate.accepted, `${operation} ${phase}`).toBeGreaterThan(0);
+          expect(rate.rejected, `${operation} ${phase}`).toBe(0);
+        }
       }
     },
     10 * 60_000,
