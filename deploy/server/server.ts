@@ -98,8 +98,6 @@ function errorResponse(error: unknown, bodyLimit: string): { status: number; bod
         status: 413,
         body: { error: `the request body is larger than the ${bodyLimit} limit (BODY_LIMIT)` },
       };
-    case "entity.parse.failed":
-      return { status: 400, body: { error: `malformed JSON: ${message}` } };
     case "encoding.unsupported":
     case "charset.unsupported":
       return { status: 415, body: { error: `${message}; send UTF-8 JSON` } };
@@ -128,19 +126,9 @@ function sameToken(given: string, expected: string): boolean {
 export async function createApp(options: AppOptions): Promise<PredictionService> {
   const { adminToken, maxBatch = 1000, bodyLimit = "1mb", log = jsonLogger } = options;
   const metrics = createServiceMetrics();
-  const models = createModelStore({
-    location: options.modelDir,
-    log,
-    pollMs: options.modelPollMs,
-    onReload: metrics.observeReload,
-  });
-  await models.reload("startup");
-  if (options.watch !== false) models.watch();
-
-  let draining = false;
   // The request schemas and the document follow the model serving: built once per feature schema
-  // (a hot reload may bring another vocabulary or imputation map), and from the ingest rules'
-  // defaults while no model is loaded.
+  // (a hot reload may bring another vocabulary or imputation map), when the model loads rather
+  // than on a request, and from the ingest rules' defaults while no model is loaded.
   const contractFor = (inputs: RequestInputs): Contract => {
     const schemas = requestSchemas(inputs, maxBatch);
     return { schemas, document: openApiDocument({ schemas, bodyLimit, version: SERVICE_VERSION }) };
@@ -156,7 +144,19 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
     }
     return contract;
   }
+  const models = createModelStore({
+    location: options.modelDir,
+    log,
+    pollMs: options.modelPollMs,
+    onReload: (result, trigger, model) => {
+      metrics.observeReload(result, trigger, model);
+      contractOf(model);
+    },
+  });
+  await models.reload("startup");
+  if (options.watch !== false) models.watch();
 
+  let draining = false;
   const app = express();
   app.disable("x-powered-by");
   // A weak ETag would hash every prediction response for nothing.
