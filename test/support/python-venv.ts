@@ -25,7 +25,7 @@ export interface PythonFound {
 }
 
 /**
- * The Python 3.10+ with venv and pip that can build the environment, or the reason there is none.
+ * The Python 3.11+ with venv and pip that can build the environment, or the reason there is none.
  * PYTHON names the interpreter (default python3).
  */
 export function findPython(): PythonFound | { missing: string } {
@@ -39,7 +39,7 @@ export function findPython(): PythonFound | { missing: string } {
       [
         "import sys, venv, pip",
         "print('%d.%d.%d' % sys.version_info[:3], 'pip', pip.__version__)",
-        "sys.exit(sys.version_info < (3, 10) or tuple(map(int, pip.__version__.split('.')[:2])) < (22, 3))",
+        "sys.exit(sys.version_info < (3, 11) or tuple(map(int, pip.__version__.split('.')[:2])) < (22, 3))",
       ].join("; "),
     ],
     { encoding: "utf8" },
@@ -48,7 +48,7 @@ export function findPython(): PythonFound | { missing: string } {
   if (probe.status !== 0) {
     const found = probe.stdout.trim() || probe.stderr.trim().split("\n").at(-1);
     return {
-      missing: `${python} cannot build the test environment: Python 3.10+ with venv and pip 22.3+ is needed; found ${found}`,
+      missing: `${python} cannot build the test environment: Python 3.11+ (the pinned pandas and numpy need it) with venv and pip 22.3+ is needed; found ${found}`,
     };
   }
   return { python, version: probe.stdout.trim().split(" ")[0] };
