@@ -1,0 +1,151 @@
+// The serving image for real: built from deploy/Dockerfile (on the local Node base with podman,
+// the official one with docker), run as it is deployed (read-only root file system, tmpfs /tmp,
+// no capabilities) with a trained bundle mounted, and asked what a user asks.
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../.github/act.ts";
+import { waitFor } from "./server/test-helpers.ts";
+import { featureVector, SAMPLE_RECORD } from "../lib/schema/features.ts";
+import { makeTestBundle } from "../test/support/bundle.ts";
+import { type Engine, engineEnv, runEngine } from "../tools/container/engine.ts";
+import { engineForTests } from "../tools/container/require-engine.ts";
+import {
+  buildServiceImage,
+  imageSize,
+  type RunningContainer,
+  runServiceContainer,
+} from "../tools/container/service-image.ts";
+
+const engine = await engineForTests("serving image");
+/** The first build of the local base (debootstrap) takes a few minutes; .ci/run does it first. */
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+const VERSION = "v1.0.0";
+const TAG = "localhost/house-price-prediction:test";
+
+const run = promisify(execFile);
+
+/** `engine exec` in the running container; resolves to the exit code and output. */
+async function execIn(
+  engine: Engine,
+  name: string,
+  command: string[],
+): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run(engine, ["exec", name, ...command], {
+      env: engineEnv(engine),
+    });
+    return { code: 0, output: `${stdout}${stderr}` };
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof code === "number" ? code : -1, output: `${stdout ?? ""}${stderr ?? ""}` };
+  }
+}
+
+describe.skipIf(engine === null)("the serving image", () => {
+  const container = engine as Engine;
+  let root: string;
+  let expectedPrice: number;
+  let service: RunningContainer;
+  let coldStartSeconds: number;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "serving-image-"));
+    const [{ forest, schema }] = await Promise.all([
+      makeTestBundle(join(root, "models", "current"), { version: VERSION }),
+      buildServiceImage(container, { tag: TAG }),
+    ]);
+    expectedPrice = forest.predictOne(featureVector(SAMPLE_RECORD, schema));
+    const started = performance.now();
+    service = await runServiceContainer(container, TAG, {
+      port: await freePort(),
+      volumes: [`${join(root, "models")}:/models:ro`],
+    });
+    await waitFor(
+      "the container's /ready",
+      async () => (await fetch(`${service.url}/ready`).catch(() => null))?.status === 200,
+      60_000,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await service.logs()}`);
+    });
+    coldStartSeconds = (performance.now() - started) / 1000;
+  }, BUILD_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await service?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it("answers /ready, the seed's payload on /predict and the version on /model", async () => {
+    expect((await fetch(`${service.url}/ready`)).status).toBe(200);
+    const predict = await fetch(`${service.url}/predict`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(SAMPLE_RECORD),
+    });
+    expect(predict.status).toBe(200);
+    const answer = (await predict.json()) as { predicted_price: number; model_version: string };
+    expect(answer.model_version).toBe(VERSION);
+    expect(answer.predicted_price).toBeCloseTo(expectedPrice, 6);
+    const model = (await (await fetch(`${service.url}/model`)).json()) as { version: string };
+    expect(model.version).toBe(VERSION);
+    const size = await imageSize(container, TAG);
+    console.log(
+      `serving image (${container}): ${(size / 1e6).toFixed(1)} MB, cold start to ready ${coldStartSeconds.toFixed(2)} s`,
+    );
+  });
+
+  it("runs as uid 1000 on a read-only root file system, with no shell", async () => {
+    const uid = await execIn(container, service.name, [
+      "node",
+      "-e",
+      "process.stdout.write(`${process.getuid()}:${process.getgid()}`)",
+    ]);
+    expect(uid).toEqual({ code: 0, output: "1000:1000" });
+    const write = await execIn(container, service.name, [
+      "node",
+      "-e",
+      "require('fs').writeFileSync('/app/x', '')",
+    ]);
+    expect(write.code).not.toBe(0);
+    expect(write.output).toMatch(/EROFS|read-only/i);
+    const tmp = await execIn(container, service.name, [
+      "node",
+      "-e",
+      "require('fs').writeFileSync('/tmp/x', 'ok')",
+    ]);
+    expect(tmp.code).toBe(0);
+    expect((await execIn(container, service.name, ["sh", "-c", "true"])).code).not.toBe(0);
+    const user = await runEngine(container, ["image", "inspect", "--format", "{{.Config.User}}", TAG]);
+    expect(user.trim()).toBe("1000:1000");
+  });
+
+  it("passes its own HEALTHCHECK", async () => {
+    const test = JSON.parse(
+      await runEngine(container, [
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Healthcheck.Test}}",
+        TAG,
+      ]),
+    ) as string[];
+    expect(test[0]).toBe("CMD");
+    expect(await execIn(container, service.name, test.slice(1))).toMatchObject({ code: 0 });
+  });
+
+  it("stops cleanly on SIGTERM as PID 1", async () => {
+    await runEngine(container, ["stop", "-t", "10", service.name]);
+    const state = await runEngine(container, [
+      "inspect",
+      "--format",
+      "{{.State.ExitCode}}",
+      service.name,
+    ]);
+    expect(state.trim()).toBe("0");
+    expect(await service.logs()).toMatch(/"stopped"/);
+  });
+});
