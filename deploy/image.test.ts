@@ -8,17 +8,20 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../.github/act.ts";
-import { waitFor } from "./server/test-helpers.ts";
 import { featureVector, SAMPLE_RECORD } from "../lib/schema/features.ts";
 import { makeTestBundle } from "../test/support/bundle.ts";
+import { baseImageInputs, ensureBaseImage } from "../tools/container/base-image.ts";
+import { imageFacts } from "../tools/container/dockerfile.ts";
 import { type Engine, engineEnv, runEngine } from "../tools/container/engine.ts";
-import { engineForTests } from "../tools/container/require-engine.ts";
 import {
+  baseChoice,
   buildServiceImage,
   imageSize,
   type RunningContainer,
   runServiceContainer,
 } from "../tools/container/service-image.ts";
+import { engineForTests } from "../tools/container/test-tools.ts";
+import { waitFor } from "./server/test-helpers.ts";
 
 const engine = await engineForTests("serving image");
 /** The first build of the local base (debootstrap) takes a few minutes; .ci/run does it first. */
@@ -51,12 +54,14 @@ describe.skipIf(engine === null)("the serving image", () => {
   let expectedPrice: number;
   let service: RunningContainer;
   let coldStartSeconds: number;
+  let localBase: string | undefined;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "serving-image-"));
+    localBase = baseChoice(container) === "local" ? await ensureBaseImage(container) : undefined;
     const [{ forest, schema }] = await Promise.all([
       makeTestBundle(join(root, "models", "current"), { version: VERSION }),
-      buildServiceImage(container, { tag: TAG }),
+      buildServiceImage(container, { tag: TAG, baseImage: localBase }),
     ]);
     expectedPrice = forest.predictOne(featureVector(SAMPLE_RECORD, schema));
     const started = performance.now();
@@ -98,11 +103,34 @@ describe.skipIf(engine === null)("the serving image", () => {
     );
   });
 
+  it.runIf(baseChoice(container ?? "docker") === "local")(
+    "builds on a local base that matches the official image where the Dockerfile relies on it",
+    async () => {
+      const inputs = baseImageInputs(imageFacts().nodeImage);
+      const probe = await runEngine(container, [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        localBase as string,
+        "sh",
+        "-c",
+        "node --version; npm --version; id -u node; id -g node",
+      ]);
+      expect(probe.trim().split("\n")).toEqual([
+        `v${inputs.nodeVersion}`,
+        inputs.npmVersion,
+        "1000",
+        "1000",
+      ]);
+    },
+  );
+
   it("runs as uid 1000 on a read-only root file system, with no shell", async () => {
     const uid = await execIn(container, service.name, [
       "node",
       "-e",
-      "process.stdout.write(`${process.getuid()}:${process.getgid()}`)",
+      "process.stdout.write(process.getuid() + ':' + process.getgid())",
     ]);
     expect(uid).toEqual({ code: 0, output: "1000:1000" });
     const write = await execIn(container, service.name, [
@@ -119,7 +147,13 @@ describe.skipIf(engine === null)("the serving image", () => {
     ]);
     expect(tmp.code).toBe(0);
     expect((await execIn(container, service.name, ["sh", "-c", "true"])).code).not.toBe(0);
-    const user = await runEngine(container, ["image", "inspect", "--format", "{{.Config.User}}", TAG]);
+    const user = await runEngine(container, [
+      "image",
+      "inspect",
+      "--format",
+      "{{.Config.User}}",
+      TAG,
+    ]);
     expect(user.trim()).toBe("1000:1000");
   });
 

@@ -10,16 +10,14 @@
 // architecture). Needs root and debootstrap; `CONTAINER_ENGINE` picks the engine (engine.ts).
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdir, readFile, rm } from "node:fs/promises";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { imageFacts } from "./dockerfile.ts";
 import { type Engine, resolveEngine, runEngine, streamEngine } from "./engine.ts";
 
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
-export const DOCKERFILE = join(REPO, "deploy", "Dockerfile");
 export const BASE_IMAGE_REPOSITORY = "localhost/house-price-node-base";
 /** The npm that Node 24.21.0 bundles (its changelog: "deps: upgrade npm to 11.19.0" in 24.20.0). */
 export const NPM_VERSION = "11.19.0";
@@ -34,13 +32,6 @@ export interface BaseImageInputs {
   npmVersion: string;
   /** Node's name for the CPU (x64, arm64), as in the node-linux-<arch> package. */
   arch: string;
-}
-
-/** The default NODE_IMAGE of `dockerfileText`, e.g. node:24.21.0-bookworm-slim@sha256:… */
-export function defaultNodeImage(dockerfileText: string): string {
-  const match = dockerfileText.match(/^ARG NODE_IMAGE=(\S+)$/m);
-  if (!match) throw new Error("deploy/Dockerfile: no `ARG NODE_IMAGE=<image>` default found");
-  return match[1];
 }
 
 /** The Node version and Debian release a `node:<version>-<release>-slim` reference names. */
@@ -62,7 +53,10 @@ export function debianMirror(sources: string[], suite: string): string | null {
   for (const text of sources) {
     for (const stanza of text.split(/\n\s*\n/)) {
       const field = (name: string) =>
-        stanza.match(new RegExp(`^${name}:\\s*(.+)$`, "mi"))?.[1].trim().split(/\s+/) ?? [];
+        stanza
+          .match(new RegExp(`^${name}:\\s*(.+)$`, "mi"))?.[1]
+          .trim()
+          .split(/\s+/) ?? [];
       const types = field("Types");
       if (types.includes("deb") && field("Suites").includes(suite)) {
         const [uri] = field("URIs");
@@ -83,7 +77,11 @@ export function debianMirror(sources: string[], suite: string): string | null {
 
 async function aptSources(): Promise<string[]> {
   const texts: string[] = [];
-  const read = (path: string) => readFile(path, "utf8").then((text) => texts.push(text), () => 0);
+  const read = (path: string) =>
+    readFile(path, "utf8").then(
+      (text) => texts.push(text),
+      () => 0,
+    );
   await read("/etc/apt/sources.list");
   const dir = "/etc/apt/sources.list.d";
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -151,10 +149,24 @@ async function buildRootfs(
   ]);
   const npmDir = join(rootfs, "usr/local/lib/node_modules/npm");
   await sh("mkdir", ["-p", npmDir]);
-  await sh("tar", ["-xzf", await npmPack(`npm@${inputs.npmVersion}`, work), "-C", npmDir, "--strip-components=1"]);
+  await sh("tar", [
+    "-xzf",
+    await npmPack(`npm@${inputs.npmVersion}`, work),
+    "-C",
+    npmDir,
+    "--strip-components=1",
+  ]);
   // The official image's layout: npm and npx on PATH as links into the npm package.
-  await sh("ln", ["-s", "../lib/node_modules/npm/bin/npm-cli.js", join(rootfs, "usr/local/bin/npm")]);
-  await sh("ln", ["-s", "../lib/node_modules/npm/bin/npx-cli.js", join(rootfs, "usr/local/bin/npx")]);
+  await sh("ln", [
+    "-s",
+    "../lib/node_modules/npm/bin/npm-cli.js",
+    join(rootfs, "usr/local/bin/npm"),
+  ]);
+  await sh("ln", [
+    "-s",
+    "../lib/node_modules/npm/bin/npx-cli.js",
+    join(rootfs, "usr/local/bin/npx"),
+  ]);
 
   // The official image's user, with the same ids.
   await sh("chroot", [rootfs, "groupadd", "--gid", "1000", "node"]);
@@ -174,13 +186,23 @@ async function buildRootfs(
   if (version !== `v${inputs.nodeVersion}`) {
     throw new Error(`the base's node reports ${version}, expected v${inputs.nodeVersion}`);
   }
-  const npm = await sh("chroot", [rootfs, "/usr/local/bin/node", "/usr/local/bin/npm", "--version"]);
+  const npm = await sh("chroot", [
+    rootfs,
+    "/usr/local/bin/node",
+    "/usr/local/bin/npm",
+    "--version",
+  ]);
   if (npm !== inputs.npmVersion) {
     throw new Error(`the base's npm reports ${npm}, expected ${inputs.npmVersion}`);
   }
 
   // What a slim image leaves out: downloaded packages, package lists, documentation.
-  for (const dir of ["var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"]) {
+  for (const dir of [
+    "var/cache/apt/archives",
+    "var/lib/apt/lists",
+    "usr/share/doc",
+    "usr/share/man",
+  ]) {
     await sh("find", [join(rootfs, dir), "-mindepth", "1", "-not", "-name", "partial", "-delete"]);
   }
   const tarball = join(work, "rootfs.tar");
@@ -195,7 +217,7 @@ export async function ensureBaseImage(
   options: { log?: (line: string) => void } = {},
 ): Promise<string> {
   const log = options.log ?? ((line: string) => process.stderr.write(`base image: ${line}\n`));
-  const inputs = baseImageInputs(defaultNodeImage(await readFile(DOCKERFILE, "utf8")));
+  const inputs = baseImageInputs(imageFacts().nodeImage);
   const tag = await baseImageTag(inputs);
   const existing = await runEngine(engine, ["images", "--quiet", tag]);
   if (existing.trim() !== "") return tag;
@@ -204,17 +226,21 @@ export async function ensureBaseImage(
   const work = await mkdtemp(join(tmpdir(), "node-base-"));
   try {
     const tarball = await buildRootfs(inputs, work, log);
-    await streamEngine(engine, [
-      "import",
-      "--change",
-      "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      "--change",
-      `ENV NODE_VERSION=${inputs.nodeVersion}`,
-      "--change",
-      'CMD ["node"]',
-      tarball,
-      tag,
-    ], { output: () => {} });
+    await streamEngine(
+      engine,
+      [
+        "import",
+        "--change",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "--change",
+        `ENV NODE_VERSION=${inputs.nodeVersion}`,
+        "--change",
+        'CMD ["node"]',
+        tarball,
+        tag,
+      ],
+      { output: () => {} },
+    );
     log(`built ${tag}`);
     return tag;
   } finally {

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { DOCKERFILE, ensureBaseImage } from "./base-image.ts";
+import { ensureBaseImage } from "./base-image.ts";
+import { DOCKERFILE } from "./dockerfile.ts";
 import { type Engine, engineEnv, resolveEngine, runEngine, streamEngine } from "./engine.ts";
 
 const run = promisify(execFile);
@@ -52,13 +53,25 @@ export interface BuildOptions {
 /** The arguments of `<engine> build` for the service image. */
 export function buildArguments(
   engine: Engine,
-  options: { tag: string; baseImage?: string; caFile?: string | null; labels?: Record<string, string> },
+  options: {
+    tag: string;
+    baseImage?: string;
+    caFile?: string | null;
+    labels?: Record<string, string>;
+  },
 ): string[] {
   const args = ["build", "--file", DOCKERFILE, "--tag", options.tag];
   if (engine === "podman") {
     // HEALTHCHECK exists only in the docker image format; podman reads the Dockerfile's ignore
     // file only when told; and its build containers reach the network here only on the host's.
-    args.push("--format", "docker", "--ignorefile", `${DOCKERFILE}.dockerignore`, "--network", "host");
+    args.push(
+      "--format",
+      "docker",
+      "--ignorefile",
+      `${DOCKERFILE}.dockerignore`,
+      "--network",
+      "host",
+    );
   }
   if (options.baseImage) args.push("--build-arg", `NODE_IMAGE=${options.baseImage}`);
   if (options.caFile) args.push("--secret", `id=ca,src=${options.caFile}`);
@@ -70,11 +83,16 @@ export function buildArguments(
 }
 
 /** Builds the service image and returns its tag. */
-export async function buildServiceImage(engine: Engine, options: BuildOptions = {}): Promise<string> {
+export async function buildServiceImage(
+  engine: Engine,
+  options: BuildOptions = {},
+): Promise<string> {
   const tag = options.tag ?? DEFAULT_TAG;
   const baseImage =
     options.baseImage ??
-    (baseChoice(engine) === "local" ? await ensureBaseImage(engine, { log: options.log }) : undefined);
+    (baseChoice(engine) === "local"
+      ? await ensureBaseImage(engine, { log: options.log })
+      : undefined);
   await streamEngine(
     engine,
     buildArguments(engine, { tag, baseImage, caFile: buildCaFile(), labels: options.labels }),
@@ -85,7 +103,9 @@ export async function buildServiceImage(engine: Engine, options: BuildOptions = 
 
 /** The image's size in bytes, as the engine reports it. */
 export async function imageSize(engine: Engine, image: string): Promise<number> {
-  return Number((await runEngine(engine, ["image", "inspect", "--format", "{{.Size}}", image])).trim());
+  return Number(
+    (await runEngine(engine, ["image", "inspect", "--format", "{{.Size}}", image])).trim(),
+  );
 }
 
 export interface RunOptions {
