@@ -28,6 +28,7 @@ const engine = await engineForTests("serving image");
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 const VERSION = "v1.0.0";
 const TAG = "localhost/house-price-prediction:test";
+const REVISION = "0123456789abcdef0123456789abcdef01234567";
 
 const run = promisify(execFile);
 
@@ -61,7 +62,11 @@ describe.skipIf(engine === null)("the serving image", () => {
     localBase = baseChoice(container) === "local" ? await ensureBaseImage(container) : undefined;
     const [{ forest, schema }] = await Promise.all([
       makeTestBundle(join(root, "models", "current"), { version: VERSION }),
-      buildServiceImage(container, { tag: TAG, baseImage: localBase }),
+      buildServiceImage(container, {
+        tag: TAG,
+        baseImage: localBase,
+        labels: { "org.opencontainers.image.revision": REVISION },
+      }),
     ]);
     expectedPrice = forest.predictOne(featureVector(SAMPLE_RECORD, schema));
     const started = performance.now();
@@ -126,7 +131,7 @@ describe.skipIf(engine === null)("the serving image", () => {
     },
   );
 
-  it("runs as uid 1000 on a read-only root file system, with no shell", async () => {
+  it("runs as uid 1000 on a read-only root file system, with no shell, labelled as built", async () => {
     const uid = await execIn(container, service.name, [
       "node",
       "-e",
@@ -147,14 +152,20 @@ describe.skipIf(engine === null)("the serving image", () => {
     ]);
     expect(tmp.code).toBe(0);
     expect((await execIn(container, service.name, ["sh", "-c", "true"])).code).not.toBe(0);
-    const user = await runEngine(container, [
-      "image",
-      "inspect",
-      "--format",
-      "{{.Config.User}}",
-      TAG,
+    const config = JSON.parse(
+      await runEngine(container, ["image", "inspect", "--format", "{{json .Config}}", TAG]),
+    ) as { User: string; Labels: Record<string, string> };
+    expect(config.User).toBe("1000:1000");
+    expect(config.Labels["org.opencontainers.image.revision"]).toBe(REVISION);
+  });
+
+  it("carries V8's compile cache for the user that serves (node keeps one per uid)", async () => {
+    const listing = await execIn(container, service.name, [
+      "node",
+      "-e",
+      "process.stdout.write(require('fs').readdirSync('/app/.compile-cache').join(' '))",
     ]);
-    expect(user.trim()).toBe("1000:1000");
+    expect(listing.output).toMatch(/^v\d+\.\d+\.\d+-\w+-[0-9a-f]+-1000$/);
   });
 
   it("passes its own HEALTHCHECK", async () => {

@@ -60,10 +60,12 @@ function importClosure(entry: string): { files: Set<string>; packages: Set<strin
 }
 
 const closure = importClosure("deploy/server/index.ts");
-/** The repository paths the final stage copies from the build context. */
-const copiedSources = all("COPY", finalStage())
+/** The repository paths the build copies from its context. */
+const copiedSources = all("COPY")
   .filter((copy) => !copy.args.includes("--from="))
   .flatMap((copy) => copy.args.split(/\s+/).slice(0, -1));
+/** What the service needs besides the server's sources: its package manifest and lock. */
+const MANIFESTS = ["deploy/package.json", "deploy/package-lock.json"];
 
 describe("deploy/Dockerfile", () => {
   it("builds on the official Node image pinned by digest, overridable for a local base", () => {
@@ -83,9 +85,8 @@ describe("deploy/Dockerfile", () => {
     const [from] = all("FROM", finalStage());
     expect(from.args).toMatch(/^scratch\s/i);
     expect(all("RUN", finalStage())).toEqual([]);
-    expect(all("COPY", finalStage()).some((copy) => copy.args.includes("--from=rootfs"))).toBe(
-      true,
-    );
+    const sources = all("COPY", finalStage()).map((copy) => copy.args.match(/--from=(\S+)/)?.[1]);
+    expect(sources).toEqual(["rootfs", "app"]);
   });
 
   it("runs as the numeric non-root user 1000, on port PORT, checking /health", () => {
@@ -118,7 +119,7 @@ describe("deploy/Dockerfile", () => {
     }
     for (const source of copiedSources) {
       expect(
-        source === "deploy/package.json" ||
+        MANIFESTS.includes(source) ||
           [...closure.files].some((file) => file === source || file.startsWith(`${source}/`)),
         `${source} is copied but the server never imports it`,
       ).toBe(true);
@@ -130,7 +131,7 @@ describe("deploy/Dockerfile", () => {
       .split("\n")
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith("#"));
-    const needed = [...closure.files, "deploy/package.json", "deploy/package-lock.json"];
+    const needed = [...closure.files, ...MANIFESTS];
     for (const file of needed) {
       // An ignored folder drops everything below it.
       const paths = file.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/"));

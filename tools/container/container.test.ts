@@ -8,6 +8,7 @@ import { baseImageInputs, baseImageTag, debianMirror, NPM_VERSION } from "./base
 import { imageFacts } from "./dockerfile.ts";
 import { CONTAINERS_CONF, engineEnv, resolveEngine } from "./engine.ts";
 import { baseChoice, buildArguments, buildCaFile } from "./service-image.ts";
+import { requireTool } from "./test-tools.ts";
 
 describe("the engine switch", () => {
   it("takes CONTAINER_ENGINE when set and names a bad value", async () => {
@@ -36,6 +37,23 @@ describe("the engine switch", () => {
     expect(() => baseChoice("podman", { CONTAINER_BASE: "alpine" })).toThrow(
       'CONTAINER_BASE: "alpine" is not supported; expected local or official',
     );
+  });
+});
+
+describe("a missing tool in the container tests", () => {
+  it("fails the run under CI=true and is skipped, saying why, elsewhere", () => {
+    const ci = process.env.CI;
+    try {
+      process.env.CI = "true";
+      expect(() => requireTool("suite", null, "podman is not installed")).toThrow(
+        "suite: podman is not installed",
+      );
+      expect(requireTool("suite", "podman", "unused")).toBe("podman");
+      process.env.CI = "";
+      expect(requireTool("suite", null, "podman is not installed")).toBeNull();
+    } finally {
+      process.env.CI = ci;
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // Builds and runs the prediction service's image (deploy/Dockerfile) with either engine, as the
 // tests and the deploy workflow do it.
-// `node tools/container/service-image.ts [--tag TAG]` builds it and prints the tag.
+// `node tools/container/service-image.ts [--tag TAG] [--label KEY=VALUE ...]` builds it and
+// prints the tag.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -173,11 +174,24 @@ export async function runServiceContainer(
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
-    const { values } = parseArgs({ options: { tag: { type: "string", default: DEFAULT_TAG } } });
+    const { values } = parseArgs({
+      options: {
+        tag: { type: "string", default: DEFAULT_TAG },
+        label: { type: "string", multiple: true, default: [] },
+      },
+    });
+    const labels = Object.fromEntries(
+      values.label.map((label) => {
+        const at = label.indexOf("=");
+        if (at < 1) throw new Error(`--label: "${label}" is not KEY=VALUE`);
+        return [label.slice(0, at), label.slice(at + 1)];
+      }),
+    );
     const engine = await resolveEngine();
     if (!engine) throw new Error("no container engine: install podman, or docker with its daemon");
     const tag = await buildServiceImage(engine, {
       tag: values.tag,
+      labels,
       log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(`${tag}\n`);
