@@ -52,7 +52,8 @@ describe("a missing tool in the container tests", () => {
       process.env.CI = "";
       expect(requireTool("suite", null, "podman is not installed")).toBeNull();
     } finally {
-      process.env.CI = ci;
+      if (ci === undefined) delete process.env.CI;
+      else process.env.CI = ci;
     }
   });
 });
