@@ -16,8 +16,9 @@ import { BUNDLE_FILES, type ModelManifest, readBundle } from "../lib/bundle/bund
 import { loadSplit } from "../lib/bundle/dataset.ts";
 import { DEFAULT_FOREST_PARAMS } from "../lib/forest/params.ts";
 import { sha256File } from "../lib/io/files.ts";
+import { FEATURES_FILES } from "../lib/schema/features.ts";
 import { runIngest } from "../stages/1-ingest/ingest.ts";
-import { FEATURES_FILES, runFeatures } from "../stages/2-features/features.ts";
+import { runFeatures } from "../stages/2-features/features.ts";
 import { runTrain } from "../stages/3-train/train.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
