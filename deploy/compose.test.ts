@@ -85,15 +85,15 @@ describe.skipIf(go === null)("deploy/compose.yaml", () => {
     expect(result.message).toMatch(/read_only|ulimit/);
   });
 
-  it("needs GITHUB_REPOSITORY and says so", async () => {
+  it("needs REGISTRY_REPOSITORY and says so", async () => {
     const result = await load([COMPOSE_FILE]);
     expect(result.code).toBe(1);
-    expect(result.message).toMatch(/GITHUB_REPOSITORY/);
+    expect(result.message).toMatch(/REGISTRY_REPOSITORY/);
   });
 
   it("is a valid Compose file running the image in registry mode, the token from a secret file", async () => {
     const { code, project, message } = await load([COMPOSE_FILE], {
-      GITHUB_REPOSITORY: "octo-org/house-price",
+      REGISTRY_REPOSITORY: "octo-org/house-price",
     });
     expect(message).toBe("");
     expect(code).toBe(0);
@@ -105,12 +105,12 @@ describe.skipIf(go === null)("deploy/compose.yaml", () => {
     const env = service.environment;
     expect(env).toMatchObject({
       MODEL_SOURCE: "registry",
-      GITHUB_REPOSITORY: "octo-org/house-price",
+      REGISTRY_REPOSITORY: "octo-org/house-price",
     });
 
     // The token: only a path in the environment, to a secret file git ignores.
-    const secret = service.secrets.find((entry) => entry.target === env.GITHUB_TOKEN_FILE);
-    expect(secret, "GITHUB_TOKEN_FILE is not a mounted secret").toBeDefined();
+    const secret = service.secrets.find((entry) => entry.target === env.REGISTRY_TOKEN_FILE);
+    expect(secret, "REGISTRY_TOKEN_FILE is not a mounted secret").toBeDefined();
     const file = (project as ComposeProject).secrets[secret?.source as string].file;
     expect(file).toBe(join(REPO, "deploy", "secrets", "github_token"));
     await expect(
@@ -128,7 +128,7 @@ describe.skipIf(go === null)("deploy/compose.yaml", () => {
   });
 
   it("runs it as the image expects: its user and port, read-only, no capabilities", async () => {
-    const { project } = await load([COMPOSE_FILE], { GITHUB_REPOSITORY: "octo-org/house-price" });
+    const { project } = await load([COMPOSE_FILE], { REGISTRY_REPOSITORY: "octo-org/house-price" });
     const service = (project as ComposeProject).services.prediction;
     const facts = imageFacts();
     expect(service.user).toBe(facts.user);
@@ -140,7 +140,16 @@ describe.skipIf(go === null)("deploy/compose.yaml", () => {
     expect(service.cap_drop).toEqual(["ALL"]);
     expect(service.security_opt).toContain("no-new-privileges:true");
     expect(service.healthcheck.test.join(" ")).toContain(`127.0.0.1:${facts.port}/ready`);
-    // The server reads its settings from this environment; a bad value would stop it at start.
-    expect(() => parseEnv(service.environment)).not.toThrow();
+    // The server reads its settings from this environment (the token from the mounted file,
+    // here one made by the test); a bad value would stop it before it listens.
+    const tokenFile = join(dir, "github_token");
+    await writeFile(tokenFile, "github_pat_test\n");
+    const config = parseEnv({ ...service.environment, REGISTRY_TOKEN_FILE: tokenFile });
+    expect(config.source).toMatchObject({
+      kind: "registry",
+      repository: "octo-org/house-price",
+      token: "github_pat_test",
+      cacheDir: service.environment.MODEL_CACHE_DIR,
+    });
   });
 });

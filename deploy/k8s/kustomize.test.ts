@@ -176,17 +176,25 @@ describe.skipIf(kustomize === null)("deploy/k8s", () => {
     expect(budget.spec.minAvailable).toBeLessThan(deployment.spec.replicas ?? 1);
   });
 
-  it("reads the registry token from a Secret volume, never from the environment", () => {
+  it("reads the registry token from a Secret volume, never from the environment", async () => {
     const env = containerEnv(objects);
     expect(env.MODEL_SOURCE).toBe("registry");
     const mount = container.volumeMounts.find((candidate) =>
-      env.GITHUB_TOKEN_FILE.startsWith(`${candidate.mountPath}/`),
+      env.REGISTRY_TOKEN_FILE.startsWith(`${candidate.mountPath}/`),
     );
     expect(mount?.readOnly).toBe(true);
     const volume = deployment.spec.template.spec.volumes.find((v) => v.name === mount?.name);
     expect(volume?.secret?.secretName).toBe("house-price-registry");
     expect(Object.keys(env).filter((name) => /TOKEN$/.test(name))).toEqual([]);
-    expect(() => parseEnv(env)).not.toThrow();
+    // The server accepts these settings, the token read from the mounted file (made here).
+    const tokenFile = join(work, "token");
+    await writeFile(tokenFile, "github_pat_test");
+    expect(parseEnv({ ...env, REGISTRY_TOKEN_FILE: tokenFile }).source).toMatchObject({
+      kind: "registry",
+      repository: env.REGISTRY_REPOSITORY,
+      token: "github_pat_test",
+      cacheDir: env.MODEL_CACHE_DIR,
+    });
   });
 
   it("sets the same registry settings as the Compose file", async () => {
@@ -215,8 +223,8 @@ describe.skipIf(kustomize === null)("deploy/k8s", () => {
     expect(tokenVolume?.secret?.secretName).toBe(secret.metadata.name);
     expect(secret.metadata.name).toMatch(/^house-price-registry-[a-z0-9]+$/);
     expect(overlayContainer.image).toMatch(/^ghcr\.io\/.+-prediction:/);
-    expect(containerEnv(overlay).GITHUB_REPOSITORY).not.toBe(
-      containerEnv(objects).GITHUB_REPOSITORY,
+    expect(containerEnv(overlay).REGISTRY_REPOSITORY).not.toBe(
+      containerEnv(objects).REGISTRY_REPOSITORY,
     );
     // The token appears in the Secret only.
     const elsewhere = JSON.stringify(overlay.filter((object) => object.kind !== "Secret"));
