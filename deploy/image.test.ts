@@ -2,14 +2,17 @@
 // the official one with docker), run as it is deployed (read-only root file system, tmpfs /tmp,
 // no capabilities) with a trained bundle mounted, and asked what a user asks.
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../.github/act.ts";
+import { createRegistry } from "../lib/registry/create-registry.ts";
+import type { Registry } from "../lib/registry/types.ts";
 import { featureVector, SAMPLE_RECORD } from "../lib/schema/features.ts";
 import { makeTestBundle } from "../test/support/bundle.ts";
+import { type GitHubStandIn, startGitHubStandIn } from "../test/support/github-server.ts";
 import { baseImageInputs, ensureBaseImage } from "../tools/container/base-image.ts";
 import { imageFacts } from "../tools/container/dockerfile.ts";
 import { type Engine, engineEnv, runEngine } from "../tools/container/engine.ts";
@@ -192,5 +195,108 @@ describe.skipIf(engine === null)("the serving image", () => {
     ]);
     expect(state.trim()).toBe("0");
     expect(await service.logs()).toMatch(/"stopped"/);
+  });
+  describe("in registry mode, as compose.yaml and the Kubernetes base run it", () => {
+    let standIn: GitHubStandIn;
+    let registry: Registry;
+    let commit: string;
+    let tokenFile: string;
+    /** The version production held last, which the cache volume keeps. */
+    let latest: string;
+    const volume = `house-price-cache-test-${process.pid}`;
+    const followers: RunningContainer[] = [];
+
+    /** Trains, registers and assigns production to a bundle; returns its version. */
+    async function promote(seed: number): Promise<string> {
+      const dir = join(root, `registered-${seed}`);
+      await makeTestBundle(dir, { seed, commit });
+      const { version } = await registry.register(dir);
+      await registry.assign(version, "production");
+      return version;
+    }
+
+    /** The image in registry mode: token from a mounted file, bundles in a named volume. */
+    async function follow(apiUrl: string): Promise<RunningContainer> {
+      const follower = await runServiceContainer(container, TAG, {
+        port: await freePort(),
+        env: {
+          MODEL_SOURCE: "registry",
+          REGISTRY_REPOSITORY: standIn.repository,
+          GITHUB_API_URL: apiUrl,
+          REGISTRY_TOKEN_FILE: "/run/secrets/github_token",
+          MODEL_CACHE_DIR: "/cache",
+          REGISTRY_POLL_MS: "1000",
+        },
+        volumes: [`${tokenFile}:/run/secrets/github_token:ro`, `${volume}:/cache`],
+      });
+      followers.push(follower);
+      return follower;
+    }
+
+    async function versionOf(url: string): Promise<string | null> {
+      const response = await fetch(`${url}/model`).catch(() => null);
+      if (response?.status !== 200) return null;
+      return ((await response.json()) as { version: string }).version;
+    }
+
+    beforeAll(async () => {
+      standIn = await startGitHubStandIn();
+      commit = await standIn.commitFiles("main", { "README.md": "# house prices\n" });
+      registry = await createRegistry({
+        env: {
+          GITHUB_TOKEN: standIn.token,
+          GITHUB_REPOSITORY: standIn.repository,
+          GITHUB_API_URL: standIn.apiUrl,
+        },
+      });
+      tokenFile = join(root, "github_token");
+      await writeFile(tokenFile, `${standIn.token}\n`);
+    }, 120_000);
+
+    afterAll(async () => {
+      for (const follower of followers) await follower.stop();
+      await runEngine(container, ["volume", "rm", "--force", volume]).catch(() => undefined);
+      await standIn?.close();
+    });
+
+    it("serves production, swaps when production moves, and never logs the token", async () => {
+      const v1 = await promote(1);
+      const follower = await follow(standIn.apiUrl);
+      await waitFor(
+        "the registry's production version",
+        async () => (await versionOf(follower.url)) === v1,
+        60_000,
+      ).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await follower.logs()}`);
+      });
+      const v2 = await promote(2);
+      await waitFor(
+        "the swap to the new production version",
+        async () => (await versionOf(follower.url)) === v2,
+        30_000,
+      );
+      const predict = await fetch(`${follower.url}/predict`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(SAMPLE_RECORD),
+      });
+      expect(((await predict.json()) as { model_version: string }).model_version).toBe(v2);
+      expect(await follower.logs()).not.toContain(standIn.token);
+      latest = v2;
+      await follower.stop();
+    }, 180_000);
+
+    it("restarts with the registry unreachable and serves the cached model", async () => {
+      const unreachable = `http://127.0.0.1:${await freePort()}`;
+      const follower = await follow(unreachable);
+      await waitFor(
+        "/ready from the cache",
+        async () => (await fetch(`${follower.url}/ready`).catch(() => null))?.status === 200,
+        60_000,
+      ).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await follower.logs()}`);
+      });
+      expect(await versionOf(follower.url)).toBe(latest);
+    }, 120_000);
   });
 });
