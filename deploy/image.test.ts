@@ -12,7 +12,6 @@ import { createRegistry } from "../lib/registry/create-registry.ts";
 import type { Registry } from "../lib/registry/types.ts";
 import { featureVector, SAMPLE_RECORD } from "../lib/schema/features.ts";
 import { makeTestBundle } from "../test/support/bundle.ts";
-import { type GitHubStandIn, startGitHubStandIn } from "../test/support/github-server.ts";
 import { baseImageInputs, ensureBaseImage } from "../tools/container/base-image.ts";
 import { imageFacts } from "../tools/container/dockerfile.ts";
 import { type Engine, engineEnv, runEngine } from "../tools/container/engine.ts";
@@ -24,6 +23,7 @@ import {
   runServiceContainer,
 } from "../tools/container/service-image.ts";
 import { engineForTests } from "../tools/container/test-tools.ts";
+import { type GitHubStandIn, startGitHubStandIn } from "../tools/local-github/server.ts";
 import { waitFor } from "./server/test-helpers.ts";
 
 const engine = await engineForTests("serving image");
