@@ -480,7 +480,7 @@ function actProgram(): Command {
         "The token comes from the environment only (GITHUB_TOKEN), never from the command line.",
         "The pipeline's jobs share the model registry through the GitHub API, so pipeline.yml and",
         "deploy.yml need GITHUB_TOKEN and GITHUB_REPOSITORY; for a local stand-in of the API run",
-        "`node test/support/github-server.ts` (it prints apiUrl, repository and gitDir), push your",
+        "`node tools/local-github/main.ts` (it prints apiUrl, repository and gitDir), push your",
         "commit to its gitDir as main and pass its URL as GITHUB_API_URL. Jobs copy the working tree",
         "without gitignored files (data/ among them), hence --data.",
         "",

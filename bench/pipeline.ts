@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { findGoTool } from "../.github/act.ts";
 import { runGit } from "../lib/registry/git.ts";
 import { cloneWorkingTree, runWorkflow } from "../test/e2e/act-harness.ts";
-import { startGitHubStandIn } from "../test/support/github-server.ts";
+import { startGitHubStandIn } from "../tools/local-github/server.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_DATA = fileURLToPath(new URL("../../shared/data/housing.csv", import.meta.url));

@@ -84,7 +84,10 @@ export async function writeMarkdownSummary(markdown: string): Promise<void> {
 export function actionContext(token: string | undefined): RunContext {
   const context = runContextFromEnv();
   if (token) core.setSecret(token);
-  return { ...context, registry: { env: { ...context.registry.env, GITHUB_TOKEN: token } } };
+  return {
+    ...context,
+    registry: { ...context.registry, env: { ...context.registry.env, GITHUB_TOKEN: token } },
+  };
 }
 
 /** The registry and promotion target: GitHub when a token and GITHUB_REPOSITORY are at hand, else local git. */

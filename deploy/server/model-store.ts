@@ -24,7 +24,6 @@ import {
 } from "../../lib/schema/features.ts";
 import { NUMERIC_RULES } from "../../lib/schema/rules.ts";
 import type { Logger } from "./log.ts";
-import { recordSchema } from "./payload.ts";
 
 /** A verified model, ready to answer. Never mutated after the swap (except its scratch row). */
 export interface ServingModel {
@@ -33,7 +32,6 @@ export interface ServingModel {
   manifest: ModelManifest;
   predictor: ForestPredictor;
   schema: FeatureSchema;
-  validator: z.ZodType<RawRecord>;
   /** Reused by every single-record prediction, so the hot path allocates no feature vector. */
   row: Float64Array<ArrayBuffer>;
   /** The bundle folder read, symlinks resolved. */
@@ -42,7 +40,7 @@ export interface ServingModel {
   loadedAt: string;
 }
 
-export type ReloadTrigger = "startup" | "watch" | "poll" | "admin";
+export type ReloadTrigger = "startup" | "watch" | "poll" | "admin" | "registry";
 
 export interface ReloadFailure {
   at: string;
@@ -75,6 +73,8 @@ export interface ModelStore {
   reload(trigger: ReloadTrigger, force?: boolean): Promise<ReloadResult>;
   /** Starts watching the location (file-system events plus the periodic check). */
   watch(): void;
+  /** Records a failure found elsewhere (e.g. following the registry); the model keeps serving. */
+  reportFailure(trigger: ReloadTrigger, reason: string): void;
   close(): void;
 }
 
@@ -168,12 +168,17 @@ function servingModel(bundle: LoadedBundle, source: string, fingerprint: string)
     manifest,
     predictor: model,
     schema,
-    validator: recordSchema(schema),
     row,
     source,
     fingerprint,
     loadedAt: new Date().toISOString(),
   };
+}
+
+/** Loads the bundle in `dir` as the server would and checks it can serve it (schema, probe
+ * prediction); throws the reason when not. */
+export async function verifyServable(dir: string): Promise<ServingModel> {
+  return servingModel(await readBundle(dir), dir, "");
 }
 
 /** Creates the store; call reload("startup") to load the first model and watch() to follow changes. */
@@ -284,6 +289,14 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
       return lastFailure;
     },
     reload,
+    reportFailure(trigger, reason) {
+      lastFailure = { at: new Date().toISOString(), trigger, location, reason };
+      options.onReload?.(
+        { outcome: "failed", reason, version: current?.version ?? null },
+        trigger,
+        current,
+      );
+    },
     watch() {
       if (closed || pollTimer) return;
       watchParent();

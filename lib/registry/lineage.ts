@@ -33,6 +33,9 @@ export function lineageFromManifest(manifest: ModelManifest, where: string): Lin
     git: { commit },
     run: manifest.run ? { id: manifest.run.id, url: manifest.run.url } : null,
     trainedAt: manifest.createdAt,
+    ...(Object.keys(manifest.featureImportances).length > 0
+      ? { featureImportances: manifest.featureImportances }
+      : {}),
   };
 }
 

@@ -45,6 +45,8 @@ export function registryOnBackend(
       return downloadAsset(ctx, version, assetName, destPath);
     },
 
+    stageFingerprint: (stage) => backend.tagsFingerprint(`${ctx.name}#${stage}`),
+
     async list() {
       return (await loadState(ctx)).versions;
     },

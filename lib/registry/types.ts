@@ -158,6 +158,9 @@ export interface Registry {
   uploadAssets(version: string, files: string[]): Promise<string[]>;
   /** Downloads an asset; for the model file the sha256 must match the registered one. */
   downloadAsset(version: string, name: string, destPath: string): Promise<{ sha256: string }>;
+  /** A value that changes whenever `stage`'s tags do: a cheap poll (on GitHub a conditional
+   * request, free when nothing changed) before reading the whole registry. */
+  stageFingerprint(stage: string): Promise<string>;
 }
 
 // ---- backend primitives -------------------------------------------------------------------
@@ -204,6 +207,8 @@ export interface RegistryBackend {
   readonly location: string;
   /** Annotated tags whose names start with `prefix`. */
   listTags(prefix: string): Promise<TagRecord[]>;
+  /** The names and objects of the tags starting with `prefix`, as one string: cheap to ask often. */
+  tagsFingerprint(prefix: string): Promise<string>;
   /** Creates an annotated tag; false when the name is taken (creating the tag is the lock). */
   createTag(tag: { name: string; commit: string; message: string; date: Date }): Promise<boolean>;
   /** All releases, drafts included. */

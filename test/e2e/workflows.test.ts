@@ -12,7 +12,7 @@ import {
   startService,
 } from "../../.github/scripts/smoke-test.ts";
 import { runGit } from "../../lib/registry/git.ts";
-import { type GitHubStandIn, startGitHubStandIn } from "../support/github-server.ts";
+import { type GitHubStandIn, startGitHubStandIn } from "../../tools/local-github/server.ts";
 import { REAL_HOUSING_CSV } from "../support/housing.ts";
 import {
   cloneWorkingTree,

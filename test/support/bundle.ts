@@ -105,7 +105,14 @@ export async function trainTestForest(
 export async function writeTestBundle(
   dir: string,
   forest: Forest,
-  options: { schema?: FeatureSchema; data?: Dataset; version?: string; createdAt?: string } = {},
+  options: {
+    schema?: FeatureSchema;
+    data?: Dataset;
+    version?: string;
+    createdAt?: string;
+    /** The commit that "produced" it (default a made-up id); the registry needs a real one. */
+    commit?: string;
+  } = {},
 ): Promise<ModelManifest> {
   const schema = options.schema ?? testSchema();
   const bytes = serializeForest(forest);
@@ -131,7 +138,7 @@ export async function writeTestBundle(
       trainRows: forest.trainingRows,
       testRows: 0,
     },
-    git: { commit: sha256("test commit").slice(0, 40) },
+    git: { commit: options.commit ?? sha256("test commit").slice(0, 40) },
     run: null,
     createdAt: options.createdAt ?? new Date().toISOString(),
     durations: {},
@@ -148,9 +155,14 @@ export async function writeTestBundle(
 /** Trains a small forest and writes its bundle to `dir`. */
 export async function makeTestBundle(
   dir: string,
-  options: TestForestOptions & { version?: string } = {},
+  options: TestForestOptions & { version?: string; commit?: string } = {},
 ): Promise<{ manifest: ModelManifest; forest: Forest; schema: FeatureSchema; data: Dataset }> {
   const { forest, data, schema } = await trainTestForest(options);
-  const manifest = await writeTestBundle(dir, forest, { schema, data, version: options.version });
+  const manifest = await writeTestBundle(dir, forest, {
+    schema,
+    data,
+    version: options.version,
+    commit: options.commit,
+  });
   return { manifest, forest, schema, data };
 }
