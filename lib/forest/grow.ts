@@ -322,20 +322,18 @@ export class TreeGrower {
     for (let p = first; p <= last; p++) {
       row = lists[base + p];
       const bin = colBins[base + row];
-      if (bin !== prevBin) {
-        const sumRight = sum - sumLeft;
-        const weightRight = weight - weightLeft;
-        const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
-        const denominator = weightLeft * weightRight;
-        if (numerator * bestDenominator > bestNumerator * denominator) {
-          bestNumerator = numerator;
-          bestDenominator = denominator;
-          bestPosition = p;
-          bestSumLeft = sumLeft;
-          bestWeightLeft = weightLeft;
-        }
-        prevBin = bin;
+      const sumRight = sum - sumLeft;
+      const weightRight = weight - weightLeft;
+      const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
+      const denominator = weightLeft * weightRight;
+      if (numerator * bestDenominator > bestNumerator * denominator && bin !== prevBin) {
+        bestNumerator = numerator;
+        bestDenominator = denominator;
+        bestPosition = p;
+        bestSumLeft = sumLeft;
+        bestWeightLeft = weightLeft;
       }
+      prevBin = bin;
       sumLeft += rowStats[2 * row];
       weightLeft += rowStats[2 * row + 1];
     }
@@ -386,12 +384,12 @@ export class TreeGrower {
       rowG = lists[baseG + p];
       const binF = colBins[baseF + rowF];
       const binG = colBins[baseG + rowG];
-      if (binF !== prevF) {
+      {
         const sumRight = sum - sumF;
         const weightRight = weight - weightF;
         const numerator = sumF * sumF * weightRight + sumRight * sumRight * weightF;
         const denominator = weightF * weightRight;
-        if (numerator * bestDenominator > bestNumerator * denominator) {
+        if (numerator * bestDenominator > bestNumerator * denominator && binF !== prevF) {
           bestNumerator = numerator;
           bestDenominator = denominator;
           bestFeature = f;
@@ -401,12 +399,12 @@ export class TreeGrower {
         }
         prevF = binF;
       }
-      if (binG !== prevG) {
+      {
         const sumRight = sum - sumG;
         const weightRight = weight - weightG;
         const numerator = sumG * sumG * weightRight + sumRight * sumRight * weightG;
         const denominator = weightG * weightRight;
-        if (numerator * bestDenominator > bestNumerator * denominator) {
+        if (numerator * bestDenominator > bestNumerator * denominator && binG !== prevG) {
           bestNumerator = numerator;
           bestDenominator = denominator;
           bestFeature = g;
