@@ -75,10 +75,7 @@ export function binOf(edges: Float32Array, value: number): number {
   return lo;
 }
 
-/**
- * Bins feature f of a row-major matrix: returns its edges, writes each row's bin to
- * bins[f * nRows + row] and the rows ordered by bin (a counting sort) to order[f * nRows + i].
- */
+/** Bins feature f of a row-major matrix: returns its edges and writes each row's bin to bins[f * nRows + row]. */
 export function binFeature(
   x: Float64Array,
   nRows: number,
@@ -86,19 +83,11 @@ export function binFeature(
   f: number,
   maxBins: number,
   bins: Uint8Array | Uint16Array,
-  order: Uint16Array | Int32Array,
 ): Float32Array {
   const column = new Float64Array(nRows);
   for (let i = 0; i < nRows; i++) column[i] = x[i * nFeatures + f];
   const edges = featureBinEdges(column, maxBins);
   const base = f * nRows;
-  const next = new Int32Array(edges.length + 2);
-  for (let i = 0; i < nRows; i++) {
-    const bin = binOf(edges, column[i]);
-    bins[base + i] = bin;
-    next[bin + 1]++;
-  }
-  for (let b = 1; b < next.length; b++) next[b] += next[b - 1];
-  for (let i = 0; i < nRows; i++) order[base + next[bins[base + i]]++] = i;
+  for (let i = 0; i < nRows; i++) bins[base + i] = binOf(edges, column[i]);
   return edges;
 }

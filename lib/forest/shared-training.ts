@@ -13,10 +13,8 @@ export interface SharedTraining {
   /** Row-major features (Float64) and the target (Float64), copied from the dataset. */
   x: SharedArrayBuffer;
   y: SharedArrayBuffer;
-  /** Column-major bins: Uint8 when maxBins <= 256, else Uint16. */
+  /** Column-major bins (each binning thread writes whole features): Uint8 when maxBins <= 256, else Uint16. */
   bins: SharedArrayBuffer;
-  /** Per feature, the rows ordered by bin: Uint16 when nRows <= 65,536, else Int32. */
-  order: SharedArrayBuffer;
   /** Per feature, up to maxBins - 1 float32 bin edges. */
   edges: SharedArrayBuffer;
   /**
@@ -28,11 +26,6 @@ export interface SharedTraining {
 
 function binsView(shared: SharedTraining): Uint8Array | Uint16Array {
   return shared.params.maxBins <= 256 ? new Uint8Array(shared.bins) : new Uint16Array(shared.bins);
-}
-
-function orderView(shared: SharedTraining): Uint16Array | Int32Array {
-  // Row indices take 2 bytes when they can: each tree starts by reading all of them.
-  return shared.nRows <= 65_536 ? new Uint16Array(shared.order) : new Int32Array(shared.order);
 }
 
 /** Allocates the shared memory of a training and copies the dataset into it. */
@@ -49,7 +42,6 @@ export function createSharedTraining(data: Dataset, params: ForestParams): Share
     x,
     y,
     bins: new SharedArrayBuffer(nRows * nFeatures * (params.maxBins <= 256 ? 1 : 2)),
-    order: new SharedArrayBuffer(nRows * nFeatures * (nRows <= 65_536 ? 2 : 4)),
     edges: new SharedArrayBuffer(nFeatures * (params.maxBins - 1) * 4),
     counts: new SharedArrayBuffer((nFeatures + 2) * 4),
   };
@@ -60,7 +52,6 @@ export function binSharedFeatures(shared: SharedTraining): void {
   const { nRows, nFeatures, params } = shared;
   const x = new Float64Array(shared.x);
   const bins = binsView(shared);
-  const order = orderView(shared);
   const allEdges = new Float32Array(shared.edges);
   const counts = new Int32Array(shared.counts);
   for (
@@ -68,7 +59,7 @@ export function binSharedFeatures(shared: SharedTraining): void {
     f < nFeatures;
     f = Atomics.add(counts, nFeatures + 1, 1)
   ) {
-    const edges = binFeature(x, nRows, nFeatures, f, params.maxBins, bins, order);
+    const edges = binFeature(x, nRows, nFeatures, f, params.maxBins, bins);
     allEdges.set(edges, f * (params.maxBins - 1));
     counts[f] = edges.length;
     // A sequentially consistent add publishes the writes above to whoever reads the count with
@@ -77,7 +68,10 @@ export function binSharedFeatures(shared: SharedTraining): void {
   }
 }
 
-/** The binned data, once every feature has been binned. */
+/**
+ * The binned data, once every feature has been binned: a private row-major copy of the bins, since
+ * growing reads all features of a row together.
+ */
 export function binnedData(shared: SharedTraining): BinnedData {
   const { nRows, nFeatures, params } = shared;
   const counts = new Int32Array(shared.counts);
@@ -87,10 +81,16 @@ export function binnedData(shared: SharedTraining): BinnedData {
       `forest worker: ${binned} of ${nFeatures} features are binned; expected all of them`,
     );
   }
+  const columns = binsView(shared);
+  const rowBins =
+    params.maxBins <= 256 ? new Uint8Array(nRows * nFeatures) : new Uint16Array(nRows * nFeatures);
+  for (let f = 0; f < nFeatures; f++) {
+    const base = f * nRows;
+    for (let row = 0; row < nRows; row++) rowBins[row * nFeatures + f] = columns[base + row];
+  }
   const allEdges = new Float32Array(shared.edges);
   return {
-    colBins: binsView(shared),
-    order: orderView(shared),
+    rowBins,
     y: new Float64Array(shared.y),
     nRows,
     nFeatures,
