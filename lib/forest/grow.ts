@@ -211,7 +211,8 @@ export class TreeGrower {
       sum += wy;
       weight += w;
       rows[drawn] = row;
-      drawn += w === 0 ? 0 : 1;
+      // Branch-free: 1 when w > 0 (about a third of the rows are not drawn, at random).
+      drawn += -w >>> 31;
     }
     for (let f = 0; f < nFeatures; f++) this.featureOrder[f] = f;
     this.importance = new Float64Array(nFeatures);
@@ -440,7 +441,7 @@ export class TreeGrower {
 
   /**
    * Scans feature f's bins, evaluating the split before every bin, and keeps the best in best*.
-   * Returns false when the feature is constant in the node. A split only counts after a bin that
+   * Returns false, without a scan, when the feature is constant in the node. A split only counts after a bin that
    * holds rows and with minSamplesLeaf rows on each side; those checks run only for a split that
    * beats the best so far, which keeps them out of the common path. (The weighted target sums of
    * empty bins may be rounding noise left by subtraction; they never decide anything.)
@@ -455,6 +456,10 @@ export class TreeGrower {
     const { minLeaf } = this;
     const first = SLOTS * this.binStart[f];
     const last = first + SLOTS * this.binCount[f];
+    // The feature is constant in the node when its first bin that holds rows holds them all.
+    let filled = first;
+    while (histogram[filled + 2] === 0) filled += SLOTS;
+    if (histogram[filled + 2] === count) return false;
     let bestNumerator = this.bestNumerator;
     let bestDenominator = this.bestDenominator;
     let bestAt = -1;
@@ -463,7 +468,6 @@ export class TreeGrower {
     let sumLeft = 0;
     let weightLeft = 0;
     let countLeft = 0;
-    let filled = 0;
     for (let at = first; at < last; at += SLOTS) {
       const sumRight = sum - sumLeft;
       const weightRight = weight - weightLeft;
@@ -481,22 +485,20 @@ export class TreeGrower {
         bestSumLeft = sumLeft;
         bestWeightLeft = weightLeft;
       }
-      const rowsInBin = histogram[at + 2];
       sumLeft += histogram[at];
       weightLeft += histogram[at + 1];
-      countLeft += rowsInBin;
-      filled += rowsInBin === 0 ? 0 : 1;
+      countLeft += histogram[at + 2];
     }
     if (bestAt >= 0) {
       this.bestNumerator = bestNumerator;
       this.bestDenominator = bestDenominator;
       this.bestFeature = f;
-      this.bestLeftBin = (bestAt - first) / SLOTS - 1;
+      this.bestLeftBin = ((bestAt - first) / SLOTS - 1) | 0;
       this.bestRightBin = this.bestLeftBin + 1;
       this.bestSumLeft = bestSumLeft;
       this.bestWeightLeft = bestWeightLeft;
     }
-    return filled > 1;
+    return true;
   }
 
   /** Stable partition of rows[start..end): rows with bin <= leftBin of feature first. Returns the split point. */
@@ -507,8 +509,9 @@ export class TreeGrower {
     let right = 0;
     for (let p = start; p < end; p++) {
       const row = rows[p];
-      // Branch-free: which side a row goes to is unpredictable.
-      const isLeft = rowBins[row * nFeatures + feature] <= leftBin ? 1 : 0;
+      // Branch-free (V8 compiles a ?: to a branch): 1 when bin <= leftBin, else 0. Which side a
+      // row goes to is unpredictable, and a mispredicted branch costs more than the whole step.
+      const isLeft = 1 + ((leftBin - rowBins[row * nFeatures + feature]) >> 31);
       rows[left] = row;
       spareRows[right] = row;
       left += isLeft;
