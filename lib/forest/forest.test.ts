@@ -141,6 +141,31 @@ describe("trainForest", () => {
     expect(() => forest.predictOne([1, 2])).toThrow("predictOne: the row has 2 values; expected 4");
   });
 
+  it("predicts each tree's leaf mean, whatever the tree and row counts, NaN going right", async () => {
+    // 11 trees: a lockstep group of 8 and a partial one; 37 and 5 rows: by tree and by row.
+    const data = makeData(400, 3, noisy);
+    const forest = await trainForest(data, params({ nEstimators: 11 }), { workers: 1 });
+    const random = uniform(21);
+    for (const nRows of [37, 5]) {
+      const x = Float64Array.from({ length: nRows * 3 }, (_, i) =>
+        i % 7 === 3 ? Number.NaN : random(),
+      );
+      const batch = forest.predict(x, nRows);
+      for (let i = 0; i < nRows; i++) {
+        let sum = 0;
+        for (let t = 0; t < forest.nTrees; t++) sum += forest.predictTree(t, x, i * 3);
+        expect(batch[i]).toBe(sum / forest.nTrees);
+        expect(forest.predictOne(x.subarray(i * 3, i * 3 + 3))).toBe(batch[i]);
+      }
+    }
+    // A NaN goes right at every split: the rightmost leaf of every tree.
+    const allNaN = forest.predictOne([Number.NaN, Number.NaN, Number.NaN]);
+    const { nodeValue, treeOffsets } = forest.storedTrees();
+    let rightmost = 0;
+    for (let t = 0; t < forest.nTrees; t++) rightmost += nodeValue[treeOffsets[t + 1] - 1];
+    expect(allNaN).toBe(rightmost / forest.nTrees);
+  });
+
   it("honours maxDepth, minSamplesLeaf and sqrt features", async () => {
     const data = makeData(400, 9, noisy);
     const shallow = await trainForest(data, params({ maxDepth: 3, maxFeatures: "sqrt" }), {
