@@ -5,7 +5,7 @@
 // split search:
 //
 // - Large nodes (more than LOCAL_ROWS distinct rows) keep a histogram: per feature and bin, the
-//   sums of the rows' weighted targets, weights and row counts. The best split of a feature is
+//   sums of the rows' weighted targets and weights (and row counts when minSamplesLeaf > 1). The best split of a feature is
 //   one pass over its bins. After a split, only the smaller child's rows are read: the larger
 //   child's histogram is the parent's minus the smaller child's (the subtraction trick). The
 //   node's rows are one list, partitioned by the split feature only.
@@ -60,8 +60,6 @@ const ID_BITS = 8;
 const ID_MASK = (1 << ID_BITS) - 1;
 /** Below this many rows insertion sort orders a feature's keys faster than a counting sort. */
 const INSERTION_SORT_ROWS = 48;
-/** Histogram slots per bin: sum of weight * centered target, sum of weight, row count. */
-const SLOTS = 3;
 
 export class TreeGrower {
   private readonly data: BinnedData;
@@ -77,6 +75,12 @@ export class TreeGrower {
   private readonly binStart: Int32Array;
   private readonly binCount: Int32Array;
   private readonly totalBins: number;
+  /**
+   * Histogram slots per bin: the sums of weight * centered target and of weight, and, only when
+   * minSamplesLeaf > 1, the row count. (With one row per leaf allowed, a side holds rows iff
+   * its weight is positive: drawn rows weigh at least 1.)
+   */
+  private readonly slots: 2 | 3;
 
   /** Per row: bootstrap weight times centered target, and bootstrap weight. */
   private readonly rowStats: Float64Array;
@@ -159,6 +163,7 @@ export class TreeGrower {
       bins += this.binCount[f];
     }
     this.totalBins = bins;
+    this.slots = params.minSamplesLeaf > 1 ? 3 : 2;
 
     this.rowStats = new Float64Array(2 * n);
     this.rows = n <= 65_536 ? new Uint16Array(n) : new Int32Array(n);
@@ -352,7 +357,7 @@ export class TreeGrower {
     let slot = this.freeHistograms.pop();
     if (slot === undefined) {
       slot = this.histograms.length;
-      this.histograms.push(new Float64Array(SLOTS * this.totalBins));
+      this.histograms.push(new Float64Array(this.slots * this.totalBins));
     }
     const histogram = this.histograms[slot];
     histogram.fill(0);
@@ -363,17 +368,25 @@ export class TreeGrower {
   /** Adds (sign 1) or removes (sign -1) the rows rows[start..end) to or from a histogram. */
   private addRows(histogram: Float64Array, start: number, end: number, sign: 1 | -1): void {
     const { rowBins } = this.data;
-    const { rows, rowStats, nFeatures, binStart } = this;
+    const { rows, rowStats, nFeatures, binStart, slots } = this;
     for (let p = start; p < end; p++) {
       const row = rows[p];
       const wy = sign * rowStats[2 * row];
       const w = sign * rowStats[2 * row + 1];
       const base = row * nFeatures;
-      for (let f = 0; f < nFeatures; f++) {
-        const at = SLOTS * (binStart[f] + rowBins[base + f]);
-        histogram[at] += wy;
-        histogram[at + 1] += w;
-        histogram[at + 2] += sign;
+      if (slots === 2) {
+        for (let f = 0; f < nFeatures; f++) {
+          const at = 2 * (binStart[f] + rowBins[base + f]);
+          histogram[at] += wy;
+          histogram[at + 1] += w;
+        }
+      } else {
+        for (let f = 0; f < nFeatures; f++) {
+          const at = 3 * (binStart[f] + rowBins[base + f]);
+          histogram[at] += wy;
+          histogram[at + 1] += w;
+          histogram[at + 2] += sign;
+        }
       }
     }
   }
@@ -434,7 +447,7 @@ export class TreeGrower {
     // The first bin on the right that holds rows.
     const start = this.binStart[this.bestFeature];
     let right = this.bestRightBin;
-    while (histogram[SLOTS * (start + right) + 2] === 0) right++;
+    while (histogram[this.slots * (start + right) + 1] === 0) right++;
     this.bestRightBin = right;
     return true;
   }
@@ -453,13 +466,15 @@ export class TreeGrower {
     sum: number,
     weight: number,
   ): boolean {
-    const { minLeaf } = this;
-    const first = SLOTS * this.binStart[f];
-    const last = first + SLOTS * this.binCount[f];
-    // The feature is constant in the node when its first bin that holds rows holds them all.
+    const { minLeaf, slots } = this;
+    const counted = slots === 3;
+    const first = slots * this.binStart[f];
+    const last = first + slots * this.binCount[f];
+    // The feature is constant in the node when its first bin that holds rows holds them all
+    // (weights are whole numbers, exact in any order of additions and subtractions).
     let filled = first;
-    while (histogram[filled + 2] === 0) filled += SLOTS;
-    if (histogram[filled + 2] === count) return false;
+    while (histogram[filled + 1] === 0) filled += slots;
+    if (histogram[filled + 1] === weight) return false;
     let bestNumerator = this.bestNumerator;
     let bestDenominator = this.bestDenominator;
     let bestAt = -1;
@@ -468,16 +483,17 @@ export class TreeGrower {
     let sumLeft = 0;
     let weightLeft = 0;
     let countLeft = 0;
-    for (let at = first; at < last; at += SLOTS) {
+    for (let at = first; at < last; at += slots) {
       const sumRight = sum - sumLeft;
       const weightRight = weight - weightLeft;
       const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
       const denominator = weightLeft * weightRight;
       if (
         numerator * bestDenominator > bestNumerator * denominator &&
-        countLeft >= minLeaf &&
-        count - countLeft >= minLeaf &&
-        histogram[at - SLOTS + 2] !== 0
+        (counted
+          ? countLeft >= minLeaf && count - countLeft >= minLeaf
+          : weightLeft > 0 && weightRight > 0) &&
+        histogram[at - slots + 1] !== 0
       ) {
         bestNumerator = numerator;
         bestDenominator = denominator;
@@ -487,13 +503,13 @@ export class TreeGrower {
       }
       sumLeft += histogram[at];
       weightLeft += histogram[at + 1];
-      countLeft += histogram[at + 2];
+      if (counted) countLeft += histogram[at + 2];
     }
     if (bestAt >= 0) {
       this.bestNumerator = bestNumerator;
       this.bestDenominator = bestDenominator;
       this.bestFeature = f;
-      this.bestLeftBin = ((bestAt - first) / SLOTS - 1) | 0;
+      this.bestLeftBin = ((bestAt - first) / slots - 1) | 0;
       this.bestRightBin = this.bestLeftBin + 1;
       this.bestSumLeft = bestSumLeft;
       this.bestWeightLeft = bestWeightLeft;
