@@ -121,10 +121,10 @@ function referenceTree(data: BinnedData, params: ForestParams, treeIndex: number
           sumLeft += wy(row);
           weightLeft += counts[row];
         }
-        const sumRight = sum - sumLeft;
-        const weightRight = weight - weightLeft;
-        const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
-        const denominator = weightLeft * weightRight;
+        // sklearn's MSE proxy sumL^2 / wL + sumR^2 / wR, less the node's S^2 / W, times W.
+        const gap = sumLeft * weight - sum * weightLeft;
+        const numerator = gap * gap;
+        const denominator = weightLeft * (weight - weightLeft);
         if (numerator * bestDenominator > bestNumerator * denominator) {
           bestNumerator = numerator;
           bestDenominator = denominator;

@@ -20,7 +20,12 @@
 // then the lowest bin), so the mode a node is grown in does not change the tree, up to the
 // rounding of the sums.
 // The bootstrap is kept as distinct rows with integer weights, like sklearn's sample_weight, and
-// the split criterion is sklearn's MSE proxy: maximize sumL^2 / wL + sumR^2 / wR.
+// the split criterion is sklearn's MSE proxy, maximize sumL^2 / wL + sumR^2 / wR, in an equivalent
+// form that costs fewer multiplications: with the node's sums S = sumL + sumR and W = wL + wR,
+//   sumL^2 / wL + sumR^2 / wR - S^2 / W = (sumL * W - S * wL)^2 / (W * wL * wR),
+// so a split is better when gap^2 / (wL * wR) is larger, gap = sumL * W - S * wL. It is compared as
+// a fraction, numerator gap^2 over denominator wL * wR, to keep divisions out of the loops; the
+// impurity decrease (the importance) is numerator / (denominator * W).
 
 import type { ForestParams } from "./params.ts";
 import { featuresPerSplit } from "./params.ts";
@@ -258,7 +263,7 @@ export class TreeGrower {
         continue;
       }
       const feature = this.bestFeature;
-      this.emitSplit(node, nodeSum, nodeWeight);
+      this.emitSplit(node, nodeWeight);
       const mid = this.partitionRows(start, end, feature, this.bestLeftBin);
       const sumLeft = this.bestSumLeft;
       const weightLeft = this.bestWeightLeft;
@@ -307,15 +312,14 @@ export class TreeGrower {
   }
 
   /** Writes split node `node` from best* and adds its impurity decrease to the importances. */
-  private emitSplit(node: number, nodeSum: number, nodeWeight: number): void {
+  private emitSplit(node: number, nodeWeight: number): void {
     const feature = this.bestFeature;
     // Any edge between the last left bin and the first right bin separates this node's rows;
     // the middle one keeps unseen values away from both sides, as sklearn's midpoint does.
     const edge = this.bestLeftBin + ((this.bestRightBin - 1 - this.bestLeftBin) >> 1);
     this.outFeature[node] = feature;
     this.outValue[node] = this.data.edges[feature][edge];
-    this.importance[feature] +=
-      this.bestNumerator / this.bestDenominator - (nodeSum * nodeSum) / nodeWeight;
+    this.importance[feature] += this.bestNumerator / (this.bestDenominator * nodeWeight);
   }
 
   /**
@@ -484,15 +488,14 @@ export class TreeGrower {
     let weightLeft = 0;
     let countLeft = 0;
     for (let at = first; at < last; at += slots) {
-      const sumRight = sum - sumLeft;
-      const weightRight = weight - weightLeft;
-      const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
-      const denominator = weightLeft * weightRight;
+      const gap = sumLeft * weight - sum * weightLeft;
+      const numerator = gap * gap;
+      const denominator = weightLeft * (weight - weightLeft);
       if (
         numerator * bestDenominator > bestNumerator * denominator &&
         (counted
           ? countLeft >= minLeaf && count - countLeft >= minLeaf
-          : weightLeft > 0 && weightRight > 0) &&
+          : weightLeft > 0 && weight - weightLeft > 0) &&
         histogram[at - slots + 1] !== 0
       ) {
         bestNumerator = numerator;
@@ -573,7 +576,7 @@ export class TreeGrower {
         continue;
       }
       const feature = this.bestFeature;
-      this.emitSplit(node, nodeSum, nodeWeight);
+      this.emitSplit(node, nodeWeight);
       const mid = this.bestPosition;
       const sumLeft = this.bestSumLeft;
       const weightLeft = this.bestWeightLeft;
@@ -718,8 +721,7 @@ export class TreeGrower {
    * minSamplesLeaf rows on each side, and keeps the best in best* when it beats them. Only a
    * position where the bin changes is a split; that test runs only for a split better than the
    * best so far, since in small nodes the bin changes almost everywhere and the branch would be
-   * unpredictable. The criterion, sumLeft^2 / weightLeft + sumRight^2 / weightRight, is compared
-   * as a fraction to keep divisions out of the loop.
+   * unpredictable. (The criterion is the one described at the top of this file.)
    */
   private scanOne(f: number, s: number, e: number, sum: number, weight: number): void {
     const { keys, localStats } = this;
@@ -744,10 +746,9 @@ export class TreeGrower {
     for (let p = first; p <= last; p++) {
       key = keys[p];
       const bin = key >>> ID_BITS;
-      const sumRight = sum - sumLeft;
-      const weightRight = weight - weightLeft;
-      const numerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
-      const denominator = weightLeft * weightRight;
+      const gap = sumLeft * weight - sum * weightLeft;
+      const numerator = gap * gap;
+      const denominator = weightLeft * (weight - weightLeft);
       if (numerator * bestDenominator > bestNumerator * denominator && bin !== previous) {
         bestNumerator = numerator;
         bestDenominator = denominator;
@@ -810,10 +811,9 @@ export class TreeGrower {
       const binF = keyF >>> ID_BITS;
       const binG = keyG >>> ID_BITS;
       {
-        const sumRight = sum - sumF;
-        const weightRight = weight - weightF;
-        const numerator = sumF * sumF * weightRight + sumRight * sumRight * weightF;
-        const denominator = weightF * weightRight;
+        const gap = sumF * weight - sum * weightF;
+        const numerator = gap * gap;
+        const denominator = weightF * (weight - weightF);
         if (numerator * bestDenominatorF > bestNumeratorF * denominator && binF !== previousF) {
           bestNumeratorF = numerator;
           bestDenominatorF = denominator;
@@ -823,10 +823,9 @@ export class TreeGrower {
         }
       }
       {
-        const sumRight = sum - sumG;
-        const weightRight = weight - weightG;
-        const numerator = sumG * sumG * weightRight + sumRight * sumRight * weightG;
-        const denominator = weightG * weightRight;
+        const gap = sumG * weight - sum * weightG;
+        const numerator = gap * gap;
+        const denominator = weightG * (weight - weightG);
         if (numerator * bestDenominatorG > bestNumeratorG * denominator && binG !== previousG) {
           bestNumeratorG = numerator;
           bestDenominatorG = denominator;
@@ -891,10 +890,9 @@ export class TreeGrower {
       const left = binA < binB ? a : b;
       const sumLeft = localStats[2 * left];
       const weightLeft = localStats[2 * left + 1];
-      const sumRight = sum - sumLeft;
-      const weightRight = weight - weightLeft;
-      this.bestNumerator = sumLeft * sumLeft * weightRight + sumRight * sumRight * weightLeft;
-      this.bestDenominator = weightLeft * weightRight;
+      const gap = sumLeft * weight - sum * weightLeft;
+      this.bestNumerator = gap * gap;
+      this.bestDenominator = weightLeft * (weight - weightLeft);
       this.bestFeature = f;
       this.bestLeftBin = Math.min(binA, binB);
       this.bestRightBin = Math.max(binA, binB);
