@@ -4,9 +4,21 @@
 import { createHash } from "node:crypto";
 import type { ForestParams } from "./params.ts";
 import { bootstrapCounts, TreeRng } from "./rng.ts";
-import { featureBits, fillWalk } from "./walk.ts";
+import { featureBits, fillWalk, storedFromWalk } from "./walk.ts";
 
 export type { WalkTree } from "./walk.ts";
+
+/**
+ * How far a walk moves from a node's record (in Int32 slots, two per node), given whether the row
+ * goes left (1) or right (0): to the next node when that is the child the row goes to, else to the
+ * far child. Branch-free: the direction is unpredictable, and a mispredicted branch costs more
+ * than the step. (V8 compiles ?: to a branch but +(a <= b) to a flag.)
+ */
+function step(record: number, left: number, shift: number): number {
+  const nearIsRight = (record >>> shift) & 1;
+  // (left ^ nearIsRight) - 1 is 0 when the row goes to the near child, else all ones.
+  return 2 + ((((record >>> (shift + 1)) - 1) & ((left ^ nearIsRight) - 1)) << 1);
+}
 
 /** From this many rows on, predict walks tree by tree rather than row by row. */
 const BATCH_BY_TREE_ROWS = 32;
@@ -80,11 +92,12 @@ export class Forest implements ForestPredictor {
   readonly treeImportances: Float64Array;
   /**
    * The nodes as prediction walks them, 8 bytes each: an int holding the split feature in its low
-   * bits and the distance to the right child (in nodes) above them, then the float32 threshold
-   * or leaf value. The left child is the next node. A leaf reads feature nFeatures, which the
-   * walk's row copy holds as NaN, and its right child is itself: a walk that reached a leaf stays
-   * there, so trees can be walked in lockstep. Distances are relative, so trees can be moved.
-   * One extra leaf of value 0 follows the last tree: it fills the lockstep groups of the walk.
+   * `shift` bits, above them a flag, then the distance (in nodes) to the far child; then the
+   * float32 threshold or leaf value. The near child is the next node: the one with the larger
+   * subtree (see fillWalk), the right child when the flag is set. A leaf reads feature nFeatures,
+   * which the walk's row copy holds as NaN, and its far child is itself: a walk that reached a
+   * leaf stays there, so trees can be walked in lockstep. Distances are relative, so trees can be
+   * moved. One extra leaf of value 0 follows the last tree: it fills the lockstep groups.
    */
   private readonly walkInt: Int32Array;
   private readonly walkFloat: Float32Array;
@@ -145,14 +158,12 @@ export class Forest implements ForestPredictor {
 
   /** The stored form of the trees: per node, the split feature (-1 for a leaf) and the value. */
   storedTrees(): ForestTrees {
-    const nodes = this.nodeCount;
-    const nodeFeature = new Int16Array(nodes);
-    const nodeValue = new Float32Array(nodes);
-    for (let node = 0; node < nodes; node++) {
-      const feature = this.walkInt[2 * node] & this.mask;
-      nodeFeature[node] = feature === this.nFeatures ? -1 : feature;
-      nodeValue[node] = this.walkFloat[2 * node + 1];
-    }
+    const { nodeFeature, nodeValue } = storedFromWalk(
+      this.treeOffsets,
+      this.nFeatures,
+      this.walkInt,
+      this.walkFloat,
+    );
     return {
       treeOffsets: this.treeOffsets,
       nodeFeature,
@@ -216,8 +227,7 @@ export class Forest implements ForestPredictor {
   /**
    * The mean of the trees' leaf values for this.row. Trees are walked eight at a time in
    * lockstep: their nodes are cache misses, and independent walks keep several misses in flight.
-   * A step is branch-free: which child comes next is unpredictable, and a mispredicted branch
-   * costs more than the step. (V8 compiles ?: to a branch but +(a <= b) to a flag.)
+   * Each step is branch-free (see step).
    */
   private predictRow(): number {
     const { treeOffsets, walkInt: wi, walkFloat: wf, nTrees, nFeatures: leaf, shift, mask } = this;
@@ -252,16 +262,15 @@ export class Forest implements ForestPredictor {
         ((mg & mask) ^ leaf) |
         ((mh & mask) ^ leaf)
       ) {
-        // Next node: a + 2 (left child) when x <= threshold, else a + 2 * distance; the mask
-        // (x <= threshold) - 1 is 0 or all ones. A leaf compares NaN: it goes "right", by 0.
-        a += 2 + ((((ma >>> shift) - 1) & (+(x[ma & mask] <= wf[a + 1]) - 1)) << 1);
-        b += 2 + ((((mb >>> shift) - 1) & (+(x[mb & mask] <= wf[b + 1]) - 1)) << 1);
-        c += 2 + ((((mc >>> shift) - 1) & (+(x[mc & mask] <= wf[c + 1]) - 1)) << 1);
-        d += 2 + ((((md >>> shift) - 1) & (+(x[md & mask] <= wf[d + 1]) - 1)) << 1);
-        e += 2 + ((((me >>> shift) - 1) & (+(x[me & mask] <= wf[e + 1]) - 1)) << 1);
-        f += 2 + ((((mf >>> shift) - 1) & (+(x[mf & mask] <= wf[f + 1]) - 1)) << 1);
-        g += 2 + ((((mg >>> shift) - 1) & (+(x[mg & mask] <= wf[g + 1]) - 1)) << 1);
-        h += 2 + ((((mh >>> shift) - 1) & (+(x[mh & mask] <= wf[h + 1]) - 1)) << 1);
+        // A leaf compares NaN, so it goes "right": to its far child, itself.
+        a += step(ma, +(x[ma & mask] <= wf[a + 1]), shift);
+        b += step(mb, +(x[mb & mask] <= wf[b + 1]), shift);
+        c += step(mc, +(x[mc & mask] <= wf[c + 1]), shift);
+        d += step(md, +(x[md & mask] <= wf[d + 1]), shift);
+        e += step(me, +(x[me & mask] <= wf[e + 1]), shift);
+        f += step(mf, +(x[mf & mask] <= wf[f + 1]), shift);
+        g += step(mg, +(x[mg & mask] <= wf[g + 1]), shift);
+        h += step(mh, +(x[mh & mask] <= wf[h + 1]), shift);
         ma = wi[a];
         mb = wi[b];
         mc = wi[c];
@@ -310,10 +319,10 @@ export class Forest implements ForestPredictor {
         ((mc & mask) ^ leaf) |
         ((md & mask) ^ leaf)
       ) {
-        a += 2 + ((((ma >>> shift) - 1) & (+(rows[xa + (ma & mask)] <= wf[a + 1]) - 1)) << 1);
-        b += 2 + ((((mb >>> shift) - 1) & (+(rows[xb + (mb & mask)] <= wf[b + 1]) - 1)) << 1);
-        c += 2 + ((((mc >>> shift) - 1) & (+(rows[xc + (mc & mask)] <= wf[c + 1]) - 1)) << 1);
-        d += 2 + ((((md >>> shift) - 1) & (+(rows[xd + (md & mask)] <= wf[d + 1]) - 1)) << 1);
+        a += step(ma, +(rows[xa + (ma & mask)] <= wf[a + 1]), shift);
+        b += step(mb, +(rows[xb + (mb & mask)] <= wf[b + 1]), shift);
+        c += step(mc, +(rows[xc + (mc & mask)] <= wf[c + 1]), shift);
+        d += step(md, +(rows[xd + (md & mask)] <= wf[d + 1]), shift);
         ma = wi[a];
         mb = wi[b];
         mc = wi[c];
@@ -338,7 +347,7 @@ export class Forest implements ForestPredictor {
     let m = wi[a];
     let f = m & mask;
     while (f !== leaf) {
-      a = x[base + f] <= wf[a + 1] ? a + 2 : a + 2 * (m >>> shift);
+      a += step(m, +(x[base + f] <= wf[a + 1]), shift);
       m = wi[a];
       f = m & mask;
     }
