@@ -111,8 +111,8 @@ export class TreeGrower {
   /** Per local id, the bins of its row: localBins[id * nFeatures + f]. */
   private readonly localBins: Uint16Array;
   /** Per feature, the node's keys (bin << ID_BITS | id) in order: keys[f * LOCAL_ROWS + position]. */
-  private readonly keys: Int32Array;
-  private readonly spareKeys: Int32Array;
+  private readonly keys: Uint16Array | Int32Array;
+  private readonly spareKeys: Uint16Array | Int32Array;
   private readonly goesLeft: Uint8Array;
   /** Counting-sort counters, one per histogram bin; all zero between uses. */
   private readonly sortCounts: Int32Array;
@@ -185,8 +185,10 @@ export class TreeGrower {
     this.localStats = new Float64Array(2 * local);
     this.localY = new Float64Array(local);
     this.localBins = new Uint16Array(local * nFeatures);
-    this.keys = new Int32Array(nFeatures * local);
-    this.spareKeys = new Int32Array(local);
+    // Keys take 2 bytes when bins do (maxBins <= 256): half the cache the node-local arrays need.
+    const narrow = params.maxBins <= 256;
+    this.keys = narrow ? new Uint16Array(nFeatures * local) : new Int32Array(nFeatures * local);
+    this.spareKeys = narrow ? new Uint16Array(local) : new Int32Array(local);
     this.goesLeft = new Uint8Array(local);
     this.sortCounts = new Int32Array(bins + 1);
     this.localStart = new Int32Array(local + 2);
