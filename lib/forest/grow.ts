@@ -42,7 +42,10 @@ export interface BinnedData {
   edges: Float32Array[];
 }
 
-/** One grown tree in preorder: the left child of node i is i + 1. */
+/**
+ * One grown tree in preorder: the left child of node i is i + 1. feature and value are views
+ * into the grower's arrays, valid until its next grow.
+ */
 export interface GrownTree {
   /** Split feature, or -1 for a leaf. */
   feature: Int16Array;
@@ -87,6 +90,8 @@ export class TreeGrower {
    */
   private readonly slots: 2 | 3;
 
+  /** How often the current tree's bootstrap drew each row. */
+  private readonly bootstrap: Int32Array;
   /** Per row: bootstrap weight times centered target, and bootstrap weight. */
   private readonly rowStats: Float64Array;
   /** The drawn rows; a node of the large-node stack owns rows[start..end). */
@@ -170,6 +175,7 @@ export class TreeGrower {
     this.totalBins = bins;
     this.slots = params.minSamplesLeaf > 1 ? 3 : 2;
 
+    this.bootstrap = new Int32Array(n);
     this.rowStats = new Float64Array(2 * n);
     this.rows = n <= 65_536 ? new Uint16Array(n) : new Int32Array(n);
     this.spareRows = n <= 65_536 ? new Uint16Array(n) : new Int32Array(n);
@@ -211,7 +217,7 @@ export class TreeGrower {
     const { y } = this.data;
     const { nRows, nFeatures, rowStats, rows } = this;
     this.rng = new TreeRng(this.params.seed, treeIndex);
-    const counts = bootstrapCounts(this.rng, nRows);
+    const counts = bootstrapCounts(this.rng, nRows, this.bootstrap);
     let sum = 0;
     let weight = 0;
     let drawn = 0;
@@ -307,8 +313,8 @@ export class TreeGrower {
     }
     const nodes = this.nodes;
     return {
-      feature: this.outFeature.slice(0, nodes),
-      value: this.outValue.slice(0, nodes),
+      feature: this.outFeature.subarray(0, nodes),
+      value: this.outValue.subarray(0, nodes),
       importance: this.importance,
     };
   }
