@@ -5,10 +5,11 @@
 // split search:
 //
 // - Large nodes (more than LOCAL_ROWS distinct rows) keep a histogram: per feature and bin, the
-//   sums of the rows' weighted targets and weights (and row counts when minSamplesLeaf > 1). The best split of a feature is
-//   one pass over its bins. After a split, only the smaller child's rows are read: the larger
-//   child's histogram is the parent's minus the smaller child's (the subtraction trick). The
-//   node's rows are one list, partitioned by the split feature only.
+//   sums of the rows' weighted targets and weights (and row counts when minSamplesLeaf > 1).
+//   The best split of a feature is one pass over its bins. After a split, only the smaller
+//   child's rows are read: the larger child's histogram is the parent's minus the smaller
+//   child's (the subtraction trick). The node's rows are one list, partitioned by the split
+//   feature only.
 // - A small node copies its rows into node-local arrays that fit in the L1 cache and sorts them by
 //   bin once per feature (a key holds the bin above a local row id). The best split of a feature is
 //   one scan of its keys, evaluating a split wherever the bin changes; a split keeps every
@@ -19,6 +20,7 @@
 // of the node) and break ties the same way (the first feature in the node's random feature order,
 // then the lowest bin), so the mode a node is grown in does not change the tree, up to the
 // rounding of the sums.
+//
 // The bootstrap is kept as distinct rows with integer weights, like sklearn's sample_weight, and
 // the split criterion is sklearn's MSE proxy, maximize sumL^2 / wL + sumR^2 / wR, in an equivalent
 // form that costs fewer multiplications: with the node's sums S = sumL + sumR and W = wL + wR,
