@@ -22,7 +22,7 @@ import { FEATURES_FILES, runFeatures } from "../stages/2-features/features.ts";
 import { runTrain } from "../stages/3-train/train.ts";
 import { BENCH_DIR as BENCH_ROOT, benchDataset, REPO } from "./support/paths.ts";
 import { benchPython } from "./support/python.ts";
-import { writeReport } from "./support/report.ts";
+import { pickVersions, writeReport } from "./support/report.ts";
 
 const BENCH_DIR = join(BENCH_ROOT, "serve");
 const BATCH = 1000;
@@ -156,7 +156,7 @@ export async function main(args: string[]): Promise<void> {
         },
       ],
       result,
-      versions: python?.versions ?? {},
+      versions: pickVersions(python?.versions, ["fastapi", "uvicorn", "scikit-learn"]),
       notes: [`ours, one ${BATCH}-record batch: median ${batchMs.toFixed(1)} ms`],
     });
     const failed = [failures.ours, failures.anchor].filter(

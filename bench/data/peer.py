@@ -53,11 +53,12 @@ def check_header(input_path, spec):
     return header
 
 
-def run(engine, version, ingest, features, start=None):
+def run(engine, version, ingest, features, start=None, helper_rss_kib=None):
     """Times start() (an engine's own start-up, e.g. Spark's JVM), ingest and features; prints JSON.
 
     ingest(context, input_path, out_dir, spec) returns {"read", "kept", "quarantined", "median"};
-    features(context, ingest_dir, out_dir, spec, median) returns {"train", "test"}.
+    features(context, ingest_dir, out_dir, spec, median) returns {"train", "test"};
+    helper_rss_kib(context), when given, is the peak RSS of a helper process (Spark's JVM).
     """
     spec_path, input_path, out_dir = sys.argv[1:4]
     with open(spec_path, encoding="utf-8") as handle:
@@ -75,11 +76,10 @@ def run(engine, version, ingest, features, start=None):
     ingested = time.perf_counter()
     split = features(context, ingest_dir, features_dir, spec, counts["median"])
     done = time.perf_counter()
-    # ru_maxrss is in KiB on Linux; a child (Spark's JVM) counts once it has been waited for.
-    rss_kib = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-    )
+    # ru_maxrss is in KiB on Linux. A helper process's peak adds to this one's: both were alive.
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if helper_rss_kib:
+        rss_kib += helper_rss_kib(context)
     print(
         json.dumps(
             {

@@ -1,7 +1,7 @@
 """The data benchmark's Spark side, local mode on every core (the seed's engine); see peer.py.
 
 Spark runs on the machine's Java, 17 or newer. Its start-up (the JVM and the session) is timed
-apart from the work, as startup_s. Spark's CSV reader has no line numbers: rows carry
+apart from the work, as startup_s; its peak memory is Python's plus the JVM's. Spark's CSV reader has no line numbers: rows carry
 monotonically_increasing_id() instead. Its outputs are folders of part files, as Spark writes.
 """
 
@@ -19,10 +19,15 @@ import peer
 def start():
     # Python workers, if Spark ever starts any, run this same interpreter.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Local mode talks to itself only: on loopback, not on the machine's network address.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = (
         SparkSession.builder.master("local[*]")
         .appName("bench-data")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "4g")
         # One shuffle partition per core, not Spark's 200 meant for clusters.
         .config("spark.sql.shuffle.partitions", str(os.cpu_count()))
@@ -109,5 +114,15 @@ def features(spark, ingest_dir, out_dir, spec, median):
     return {"train": sides["train"], "test": sides["test"]}
 
 
+def jvm_rss_kib(spark):
+    """The JVM's peak RSS (VmHWM), read from /proc while it still runs."""
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 if __name__ == "__main__":
-    peer.run("spark", pyspark.__version__, ingest, features, start=start)
+    peer.run("spark", pyspark.__version__, ingest, features, start=start, helper_rss_kib=jvm_rss_kib)

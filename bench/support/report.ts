@@ -1,7 +1,7 @@
 // The picture of a benchmark's latest run: .bench/reports/<name>.svg with bars of ours against
 // every peer, one panel per measure, titled with the date, the machine and the versions; and
 // .bench/reports/<name>.json beside it with the same numbers.
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { $ } from "zx";
@@ -11,6 +11,9 @@ import { renderSvg } from "../../stages/4-evaluate/plots.ts";
 import { BENCH_DIR } from "./paths.ts";
 
 export const REPORTS_DIR = join(BENCH_DIR, "reports");
+
+/** The machine's 1-minute load average when the bench started: these machines are shared. */
+const LOAD_AT_START = loadavg()[0];
 
 export interface Bar {
   side: string;
@@ -29,6 +32,8 @@ export interface Machine {
   cpu: string;
   cores: number;
   memory_gb: number;
+  /** 1-minute load average when the bench started; above the core count, others were busy too. */
+  load_at_start: number;
 }
 
 export interface BenchReport {
@@ -38,7 +43,7 @@ export interface BenchReport {
   panels: Panel[];
   /** The bench's last-line JSON. */
   result: Record<string, unknown>;
-  /** Versions of the peers' packages (and ours are added). */
+  /** Versions of the peers' packages that this bench uses (ours are added). */
   versions: Record<string, string>;
   notes?: string[];
 }
@@ -51,6 +56,7 @@ export async function describeMachine(): Promise<Machine> {
     cpu: model ?? cpus()[0]?.model ?? "unknown CPU",
     cores: availableParallelism(),
     memory_gb: Math.round(totalmem() / 2 ** 30),
+    load_at_start: Number(LOAD_AT_START.toFixed(1)),
   };
 }
 
@@ -93,18 +99,25 @@ export function reportSpec(
     title: {
       text: `npm run bench -- ${report.bench}: ${report.setup}`,
       subtitle: [
-        `${date} · ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GB`,
+        `${date} · ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GB · load average ${machine.load_at_start} at start`,
         ...versionLines,
         ...(report.notes ?? []),
       ],
       anchor: "start",
     },
+    background: "white",
     vconcat: report.panels.map((panel) => {
       const values = panel.bars
         .map((bar, index) => ({ ...bar, who: index === 0 ? "ours" : "peer" }))
         .filter((bar) => bar.value !== null && Number.isFinite(bar.value))
         .map((bar) => ({ ...bar, label: formatValue(bar.value as number) }));
-      const y = { field: "side", type: "nominal", sort: null, title: null } as const;
+      const y = {
+        field: "side",
+        type: "nominal",
+        sort: null,
+        title: null,
+        axis: { labelLimit: 280 },
+      } as const;
       return {
         title: panel.title,
         width: 420,
@@ -134,6 +147,16 @@ export function reportSpec(
       };
     }),
   };
+}
+
+/** The versions of `names` only (those a bench uses), from all the installed ones. */
+export function pickVersions(
+  versions: Record<string, string> | undefined,
+  names: string[],
+): Record<string, string> {
+  return Object.fromEntries(
+    names.filter((name) => versions?.[name]).map((name) => [name, versions?.[name] as string]),
+  );
 }
 
 /** A value with about three significant digits, e.g. 1.78, 30.8, 7080. */
