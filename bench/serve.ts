@@ -35,7 +35,7 @@ interface LoadResult {
   requests: number;
   /** Answers with a status outside 200..299. */
   non2xx: number;
-  /** Socket errors and timeouts: requests that got no answer. */
+  /** Socket errors, timeouts and dropped connections: requests that got no answer. */
   errors: number;
 }
 
@@ -44,7 +44,7 @@ type Autocannon = (
   done: (
     error: Error | null,
     result: {
-      requests: { average: number };
+      requests: { average: number; sent: number; total: number };
       non2xx: number;
       errors: number;
       timeouts: number;
@@ -327,7 +327,7 @@ async function postJson(
 }
 
 /** autocannon against url/predict; latency percentiles from every response's exact time. */
-function load(
+export function load(
   url: string,
   body: string,
   connections: number,
@@ -353,7 +353,11 @@ function load(
           p99: percentile(times, 0.99),
           requests: times.length,
           non2xx: result.non2xx,
-          errors: result.errors + result.timeouts,
+          // autocannon's errors include its timeouts, but not a request whose connection the
+          // server closed: it reconnects and sends the next. Requests sent and never answered
+          // count too, beyond the one per connection still in flight when the run stops.
+          errors:
+            result.errors + Math.max(0, result.requests.sent - result.requests.total - connections),
         });
       },
     );
@@ -393,7 +397,7 @@ interface Failures {
   errors: number;
 }
 
-function addFailures(...runs: LoadResult[]): Failures {
+export function addFailures(...runs: LoadResult[]): Failures {
   return {
     non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
@@ -443,7 +447,7 @@ function printTable(run: {
   }
 }
 
-function summary(run: {
+export function summary(run: {
   oursLoad: LoadResult;
   anchorLoad: LoadResult | null;
   batchMs: number;
