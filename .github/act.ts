@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { type Command, runCommand, UsageError } from "../lib/cli/command.ts";
+import { Command, Option } from "commander";
+import { runProgram, UsageError } from "../lib/cli/program.ts";
 
 export const ACT_VERSION = "0.2.87";
 
@@ -321,126 +322,132 @@ function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
-const actCommand: Command = {
-  name: "act --",
-  positionals: "WORKFLOW [INPUT=VALUE ...]",
-  summary:
-    "Run a workflow of .github/workflows (pipeline, deploy, ci) locally with act, jobs on this machine.",
-  options: {
-    event: {
-      type: "string",
-      value: "NAME",
-      default: "workflow_dispatch",
-      description: "the triggering event: workflow_dispatch, push or pull_request",
-    },
-    data: {
-      type: "string",
-      value: "PATH",
-      description: "local housing CSV for the ingest job (env HOUSING_CSV); default: download it",
-    },
-    "models-dir": {
-      type: "string",
-      value: "DIR",
-      description:
+function actProgram(): Command {
+  return new Command("npm run act --")
+    .description(
+      "Run a workflow of .github/workflows (pipeline, deploy, ci) locally with act, jobs on this machine.",
+    )
+    .argument("<workflow>", "pipeline, deploy or ci")
+    .argument("[inputs...]", "workflow_dispatch inputs as NAME=VALUE")
+    .addOption(
+      new Option(
+        "--event <NAME>",
+        "the triggering event: workflow_dispatch, push or pull_request",
+      ).default("workflow_dispatch"),
+    )
+    .addOption(
+      new Option(
+        "--data <PATH>",
+        "local housing CSV for the ingest job (env HOUSING_CSV); default: download it",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--models-dir <DIR>",
         "deploy.yml: where the model is deployed (vars.MODELS_DIR), e.g. the folder a local service watches",
-    },
-    "api-url": {
-      type: "string",
-      value: "URL",
-      description: "the GitHub REST API of the registry (env GITHUB_API_URL)",
-    },
-    repository: {
-      type: "string",
-      value: "OWNER/REPO",
-      description: "the repository holding the registry (env GITHUB_REPOSITORY)",
-    },
-    "artifact-dir": {
-      type: "string",
-      value: "DIR",
-      description: "where act's artifact server stores artifacts (default: a new temp folder)",
-    },
-    job: { type: "string", value: "ID", description: "run only this job" },
-    json: { type: "boolean", description: "log JSON lines" },
-    "dry-run": { type: "boolean", description: "print the act command without running it" },
-  },
-  details: [
-    "The token comes from the environment only (GITHUB_TOKEN), never from the command line.",
-    "The pipeline's jobs share the model registry through the GitHub API, so pipeline.yml and",
-    "deploy.yml need GITHUB_TOKEN and GITHUB_REPOSITORY; for a local stand-in of the API run",
-    "`node test/support/github-server.ts` (it prints apiUrl, repository and gitDir), push your",
-    "commit to its gitDir as main and pass its URL as GITHUB_API_URL. Jobs copy the working tree",
-    "without gitignored files (data/ among them), hence --data.",
-    "",
-    "Example: GITHUB_API_URL=http://127.0.0.1:PORT GITHUB_REPOSITORY=octo-org/house-price \\",
-    "  GITHUB_TOKEN=... npm run act -- pipeline trees=20 shards=2 --data ../shared/data/housing.csv",
-  ].join("\n"),
-  async run(values, positionals) {
-    const [workflow, ...pairs] = positionals;
-    if (!workflow) throw new UsageError("give the workflow to run: pipeline, deploy or ci");
-    const text = await readFile(workflowFile(workflow), "utf8").catch(() => {
-      throw new UsageError(`${workflowFile(workflow)}: no such workflow`);
-    });
-    const inputs = Object.fromEntries(
-      pairs.map((pair) => {
-        const match = /^([\w-]+)=(.*)$/s.exec(pair);
-        if (!match) throw new UsageError(`input "${pair}": expected NAME=VALUE, e.g. trees=20`);
-        return [match[1], match[2]];
-      }),
+      ),
+    )
+    .addOption(
+      new Option("--api-url <URL>", "the GitHub REST API of the registry (env GITHUB_API_URL)"),
+    )
+    .addOption(
+      new Option(
+        "--repository <OWNER/REPO>",
+        "the repository holding the registry (env GITHUB_REPOSITORY)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--artifact-dir <DIR>",
+        "where act's artifact server stores artifacts (default: a new temp folder)",
+      ),
+    )
+    .addOption(new Option("--job <ID>", "run only this job"))
+    .addOption(new Option("--json", "log JSON lines"))
+    .addOption(new Option("--dry-run", "print the act command without running it"))
+    .addHelpText(
+      "after",
+      [
+        "The token comes from the environment only (GITHUB_TOKEN), never from the command line.",
+        "The pipeline's jobs share the model registry through the GitHub API, so pipeline.yml and",
+        "deploy.yml need GITHUB_TOKEN and GITHUB_REPOSITORY; for a local stand-in of the API run",
+        "`node test/support/github-server.ts` (it prints apiUrl, repository and gitDir), push your",
+        "commit to its gitDir as main and pass its URL as GITHUB_API_URL. Jobs copy the working tree",
+        "without gitignored files (data/ among them), hence --data.",
+        "",
+        "Example: GITHUB_API_URL=http://127.0.0.1:PORT GITHUB_REPOSITORY=octo-org/house-price \\",
+        "  GITHUB_TOKEN=... npm run act -- pipeline trees=20 shards=2 --data ../shared/data/housing.csv",
+      ].join("\n"),
+    )
+    .action(
+      async (
+        workflow: string,
+        pairs: string[],
+        values: Record<string, string | boolean | undefined>,
+      ) => {
+        if (!workflow) throw new UsageError("give the workflow to run: pipeline, deploy or ci");
+        const text = await readFile(workflowFile(workflow), "utf8").catch(() => {
+          throw new UsageError(`${workflowFile(workflow)}: no such workflow`);
+        });
+        const inputs = Object.fromEntries(
+          pairs.map((pair) => {
+            const match = /^([\w-]+)=(.*)$/s.exec(pair);
+            if (!match) throw new UsageError(`input "${pair}": expected NAME=VALUE, e.g. trees=20`);
+            return [match[1], match[2]];
+          }),
+        );
+        const event = values.event as string;
+        if (!["workflow_dispatch", "push", "pull_request"].includes(event)) {
+          throw new UsageError(
+            `--event ${event}: expected workflow_dispatch, push or pull_request`,
+          );
+        }
+        const github = {
+          apiUrl: (values["api-url"] as string | undefined) ?? process.env.GITHUB_API_URL,
+          repository: (values.repository as string | undefined) ?? process.env.GITHUB_REPOSITORY,
+          token: process.env.GITHUB_TOKEN,
+        };
+        if (text.includes("uses: ./actions/") && !(github.repository && github.token)) {
+          throw new UsageError(
+            `${workflowFile(workflow)} uses the model registry, which its jobs share through the GitHub API: ` +
+              "set GITHUB_TOKEN and GITHUB_REPOSITORY (and GITHUB_API_URL for a stand-in); see --help",
+          );
+        }
+        const ownArtifactDir = !values["artifact-dir"];
+        const artifactDir = ownArtifactDir
+          ? await mkdtemp(join(tmpdir(), "act-artifacts-"))
+          : (values["artifact-dir"] as string);
+        const modelsDir = values["models-dir"] as string | undefined;
+        const options: ActOptions = {
+          workflow,
+          event: event as ActOptions["event"],
+          inputs,
+          repoDir: process.cwd(),
+          artifactDir,
+          github,
+          data: (values.data as string | undefined) ?? process.env.HOUSING_CSV,
+          vars: modelsDir ? { MODELS_DIR: resolve(modelsDir) } : {},
+          job: values.job as string | undefined,
+          json: Boolean(values.json),
+        };
+        const invocation = await actInvocation(options);
+        console.error(
+          `$ ACTIONS_RUNTIME_URL=${invocation.env.ACTIONS_RUNTIME_URL} ${[invocation.command, ...invocation.args].map(shellQuote).join(" ")}`,
+        );
+        console.error(`  event: ${JSON.stringify(invocation.event)}`);
+        if (values["dry-run"]) {
+          if (ownArtifactDir) await rm(artifactDir, { recursive: true, force: true });
+          return;
+        }
+        const { exitCode } = await runAct(invocation, options.repoDir);
+        console.error(
+          `act exited with ${exitCode}; artifacts of run ${invocation.runId} are in ${artifactDir}`,
+        );
+        process.exitCode = exitCode;
+      },
     );
-    const event = values.event as string;
-    if (!["workflow_dispatch", "push", "pull_request"].includes(event)) {
-      throw new UsageError(`--event ${event}: expected workflow_dispatch, push or pull_request`);
-    }
-    const github = {
-      apiUrl: (values["api-url"] as string | undefined) ?? process.env.GITHUB_API_URL,
-      repository: (values.repository as string | undefined) ?? process.env.GITHUB_REPOSITORY,
-      token: process.env.GITHUB_TOKEN,
-    };
-    if (text.includes("uses: ./actions/") && !(github.repository && github.token)) {
-      throw new UsageError(
-        `${workflowFile(workflow)} uses the model registry, which its jobs share through the GitHub API: ` +
-          "set GITHUB_TOKEN and GITHUB_REPOSITORY (and GITHUB_API_URL for a stand-in); see --help",
-      );
-    }
-    const ownArtifactDir = !values["artifact-dir"];
-    const artifactDir = ownArtifactDir
-      ? await mkdtemp(join(tmpdir(), "act-artifacts-"))
-      : (values["artifact-dir"] as string);
-    const modelsDir = values["models-dir"] as string | undefined;
-    const options: ActOptions = {
-      workflow,
-      event: event as ActOptions["event"],
-      inputs,
-      repoDir: process.cwd(),
-      artifactDir,
-      github,
-      data: (values.data as string | undefined) ?? process.env.HOUSING_CSV,
-      vars: modelsDir ? { MODELS_DIR: resolve(modelsDir) } : {},
-      job: values.job as string | undefined,
-      json: Boolean(values.json),
-    };
-    const invocation = await actInvocation(options);
-    console.error(
-      `$ ACTIONS_RUNTIME_URL=${invocation.env.ACTIONS_RUNTIME_URL} ${[invocation.command, ...invocation.args].map(shellQuote).join(" ")}`,
-    );
-    console.error(`  event: ${JSON.stringify(invocation.event)}`);
-    if (values["dry-run"]) {
-      if (ownArtifactDir) await rm(artifactDir, { recursive: true, force: true });
-      return;
-    }
-    const { exitCode } = await runAct(invocation, options.repoDir);
-    console.error(
-      `act exited with ${exitCode}; artifacts of run ${invocation.runId} are in ${artifactDir}`,
-    );
-    process.exitCode = exitCode;
-  },
-};
+}
 
 if (import.meta.main) {
-  try {
-    await runCommand(actCommand, process.argv.slice(2), "npm run");
-  } catch (error) {
-    console.error(`act: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = error instanceof UsageError ? 2 : 1;
-  }
+  await runProgram(actProgram(), process.argv.slice(2), "act");
 }

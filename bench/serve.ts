@@ -17,8 +17,9 @@ import { BUNDLE_FILES, type ModelManifest, readBundle } from "../lib/bundle/bund
 import { loadSplit } from "../lib/bundle/dataset.ts";
 import { DEFAULT_FOREST_PARAMS } from "../lib/forest/params.ts";
 import { sha256File } from "../lib/io/files.ts";
+import { FEATURES_FILES } from "../lib/schema/features.ts";
 import { runIngest } from "../stages/1-ingest/ingest.ts";
-import { FEATURES_FILES, runFeatures } from "../stages/2-features/features.ts";
+import { runFeatures } from "../stages/2-features/features.ts";
 import { runTrain } from "../stages/3-train/train.ts";
 import { BENCH_DIR as BENCH_ROOT, benchDataset, REPO } from "./support/paths.ts";
 import { benchPython } from "./support/python.ts";

@@ -3,6 +3,7 @@ import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { DefaultArtifactClient } from "@actions/artifact";
 import * as core from "@actions/core";
+import { type RunContext, runContextFromEnv } from "../../lib/cli/run-context.ts";
 
 /** True inside a GitHub Actions job (also under act), where artifacts can be used. */
 export function inActions(): boolean {
@@ -18,20 +19,6 @@ export async function runAction(main: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Reads an input, falling back to `fallback` when it is empty. */
-export function input(name: string, fallback = ""): string {
-  return core.getInput(name).trim() || fallback;
-}
-
-/** Reads a numeric input, failing with the input's name and value when it is not a number. */
-export function numberInput(name: string, fallback: number): number {
-  const text = core.getInput(name).trim();
-  if (text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value)) throw new Error(`Invalid ${name} input: "${text}" is not a number`);
-  return value;
-}
-
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
@@ -40,7 +27,10 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** Uploads every file of `dir` as the artifact `name` (only inside Actions); returns its id. */
-export async function uploadDir(name: string, dir: string): Promise<number | undefined> {
+export async function uploadDir(
+  name: string | undefined,
+  dir: string,
+): Promise<number | undefined> {
   if (!name || !inActions()) return undefined;
   const files = await filesUnder(dir);
   const { id } = await new DefaultArtifactClient().uploadArtifact(name, files, dir, {
@@ -53,7 +43,7 @@ export async function uploadDir(name: string, dir: string): Promise<number | und
 }
 
 /** Downloads the artifact `name` of this run into `dir` (only inside Actions). */
-export async function downloadDir(name: string, dir: string): Promise<void> {
+export async function downloadDir(name: string | undefined, dir: string): Promise<void> {
   if (!name || !inActions()) return;
   const client = new DefaultArtifactClient();
   const { artifact } = await client.getArtifact(name);
@@ -79,19 +69,22 @@ export async function writeSummary(
   await core.summary.write();
 }
 
-/** The registry and promotion target: GitHub when a token and GITHUB_REPOSITORY are at hand, else local git. */
-export async function promotionTargetFromInputs() {
-  const token = core.getInput("github-token").trim();
-  if (token) core.setSecret(token);
-  const { createPromotionTarget } = await import("../../lib/registry/create-registry.ts");
-  return createPromotionTarget({ github: { token: token || undefined } });
+/** Appends markdown to the job summary (when there is one). */
+export async function writeMarkdownSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  await core.summary.addRaw(markdown, true).write();
 }
 
-/** Param overrides from the action's inputs named like the CLI aliases (trees, max-depth, ...). */
-export async function paramsFromInputs() {
-  const { loadParams, PARAM_ALIASES } = await import("../../lib/params/params.ts");
-  const overrides = Object.fromEntries(
-    Object.keys(PARAM_ALIASES).map((alias) => [alias, core.getInput(alias).trim() || undefined]),
-  );
-  return loadParams(input("params-file", "params.json"), overrides);
+/** The run context of this job: its commit and run, and the registry's GitHub settings with the
+ * job's token (the `github-token` input; masked in the log). */
+export function actionContext(token: string | undefined): RunContext {
+  const context = runContextFromEnv();
+  if (token) core.setSecret(token);
+  return { ...context, registry: { env: { ...context.registry.env, GITHUB_TOKEN: token } } };
+}
+
+/** The registry and promotion target: GitHub when a token and GITHUB_REPOSITORY are at hand, else local git. */
+export async function promotionTarget(context: RunContext) {
+  const { createPromotionTarget } = await import("../../lib/registry/create-registry.ts");
+  return createPromotionTarget(context.registry);
 }

@@ -1,14 +1,17 @@
 import * as core from "@actions/core";
 import { runDeploy } from "../../stages/6-deploy/deploy.ts";
-import { input, promotionTargetFromInputs, runAction, writeSummary } from "../common/runtime.ts";
+import { readInputs } from "../common/inputs.ts";
+import { actionContext, promotionTarget, runAction, writeSummary } from "../common/runtime.ts";
+import { DEPLOY_ACTION } from "./spec.ts";
 
 async function main() {
-  const { registry } = await promotionTargetFromInputs();
+  const inputs = readInputs(DEPLOY_ACTION.inputs);
+  const { registry } = await promotionTarget(actionContext(inputs["github-token"]));
   const result = await runDeploy({
     registry,
-    version: input("version") || undefined,
-    pointerFile: input("pointer-file", "deploy/production.json"),
-    modelsDir: input("models-dir", "deploy/models"),
+    version: inputs.version,
+    pointerFile: inputs["pointer-file"],
+    modelsDir: inputs["models-dir"],
   });
   core.setOutput("version", result.version);
   core.setOutput("tag", result.tag);

@@ -1,28 +1,22 @@
 import * as core from "@actions/core";
-import { describeFeatures } from "../../stages/2-features/command.ts";
-import { runFeatures } from "../../stages/2-features/features.ts";
-import {
-  downloadDir,
-  input,
-  numberInput,
-  runAction,
-  uploadDir,
-  writeSummary,
-} from "../common/runtime.ts";
+import { loadParams, paramOverrides } from "../../lib/params/params.ts";
+import { describeFeatures, runFeatures } from "../../stages/2-features/features.ts";
+import { readInputs } from "../common/inputs.ts";
+import { downloadDir, runAction, uploadDir, writeSummary } from "../common/runtime.ts";
+import { FEATURES_ACTION } from "./spec.ts";
 
 async function main() {
-  const settings = {
-    ingestDir: input("ingest-dir", ".pipeline/ingest"),
-    outDir: input("out-dir", ".pipeline/features"),
-    testFraction: numberInput("test-fraction", 0.2),
-    seed: numberInput("seed", 42),
-    ingestArtifact: input("ingest-artifact"),
-    artifact: input("artifact-name"),
-  };
-  await downloadDir(settings.ingestArtifact, settings.ingestDir);
-  const report = await runFeatures({ ...settings, onProgress: (message) => core.info(message) });
+  const inputs = readInputs(FEATURES_ACTION.inputs);
+  const params = await loadParams(inputs["params-file"], paramOverrides(inputs));
+  await downloadDir(inputs["ingest-artifact"], inputs["ingest-dir"]);
+  const report = await runFeatures({
+    ingestDir: inputs["ingest-dir"],
+    outDir: inputs["out-dir"],
+    ...params.features,
+    onProgress: (message) => core.info(message),
+  });
   core.info(describeFeatures(report));
-  const artifactId = await uploadDir(settings.artifact, settings.outDir);
+  const artifactId = await uploadDir(inputs["artifact-name"], inputs["out-dir"]);
   core.setOutput("report", JSON.stringify(report));
   core.setOutput("features", JSON.stringify(report.features));
   core.setOutput("schema-sha256", report.schemaSha256);

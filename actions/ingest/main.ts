@@ -1,18 +1,21 @@
 import * as core from "@actions/core";
-import { describeIngest, parseShare } from "../../stages/1-ingest/command.ts";
-import { runIngest } from "../../stages/1-ingest/ingest.ts";
-import { input, runAction, uploadDir, writeSummary } from "../common/runtime.ts";
+import { loadParams, paramOverrides } from "../../lib/params/params.ts";
+import { describeIngest, runIngest } from "../../stages/1-ingest/ingest.ts";
+import { readInputs } from "../common/inputs.ts";
+import { runAction, uploadDir, writeSummary } from "../common/runtime.ts";
+import { INGEST_ACTION } from "./spec.ts";
 
 async function main() {
-  const settings = {
-    input: input("input", "data/housing.csv"),
-    outDir: input("out-dir", ".pipeline/ingest"),
-    maxQuarantineShare: parseShare(input("max-quarantine", "0.01"), "max-quarantine"),
-    artifact: input("artifact-name"),
-  };
-  const report = await runIngest({ ...settings, onProgress: (message) => core.info(message) });
+  const inputs = readInputs(INGEST_ACTION.inputs);
+  const params = await loadParams(inputs["params-file"], paramOverrides(inputs));
+  const report = await runIngest({
+    input: inputs.input,
+    outDir: inputs["out-dir"],
+    maxQuarantineShare: params.ingest.maxQuarantineShare,
+    onProgress: (message) => core.info(message),
+  });
   core.info(describeIngest(report));
-  const artifactId = await uploadDir(settings.artifact, settings.outDir);
+  const artifactId = await uploadDir(inputs["artifact-name"], inputs["out-dir"]);
   core.setOutput("report", JSON.stringify(report));
   core.setOutput("rows-kept", report.rows.kept);
   core.setOutput("rows-quarantined", report.rows.quarantined);

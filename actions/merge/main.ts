@@ -1,23 +1,25 @@
 import { join } from "node:path";
 import { runMerge } from "../../stages/3-train/train.ts";
-import { registerAndReport } from "../common/register.ts";
-import { downloadDir, input, runAction, uploadDir } from "../common/runtime.ts";
+import { readInputs } from "../common/inputs.ts";
+import { reportModel } from "../common/model-summary.ts";
+import { actionContext, downloadDir, runAction, uploadDir } from "../common/runtime.ts";
+import { MERGE_ACTION } from "./spec.ts";
 
 async function main() {
-  const featuresDir = input("features-dir", ".pipeline/features");
-  const outDir = input("out-dir", ".pipeline/train");
-  const shardsDir = input("shards-dir", ".pipeline/shards");
-  const shardArtifacts = input("shard-artifacts")
-    .split(/[\s,]+/)
-    .filter(Boolean);
-  if (shardArtifacts.length === 0)
-    throw new Error("Invalid shard-artifacts input: give the shard artifact names, in shard order");
-  await downloadDir(input("features-artifact"), featuresDir);
-  const shardDirs = shardArtifacts.map((name) => join(shardsDir, name));
-  for (const [i, name] of shardArtifacts.entries()) await downloadDir(name, shardDirs[i]);
-  const manifest = await runMerge({ shardDirs, featuresDir, outDir });
-  await uploadDir(input("artifact-name"), outDir);
-  await registerAndReport(manifest, outDir, input("register", "true") === "true");
+  const inputs = readInputs(MERGE_ACTION.inputs);
+  const context = actionContext(undefined);
+  await downloadDir(inputs["features-artifact"], inputs["features-dir"]);
+  const shardDirs = inputs["shard-artifacts"].map((name) => join(inputs["shards-dir"], name));
+  for (const [i, name] of inputs["shard-artifacts"].entries())
+    await downloadDir(name, shardDirs[i]);
+  const manifest = await runMerge({
+    shardDirs,
+    featuresDir: inputs["features-dir"],
+    outDir: inputs["out-dir"],
+    context,
+  });
+  await uploadDir(inputs["artifact-name"], inputs["out-dir"]);
+  await reportModel(manifest, "Merge");
 }
 
 await runAction(main);

@@ -2,21 +2,23 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as core from "@actions/core";
 import { preparePromotion } from "../../stages/5-promote/promote.ts";
+import { readInputs } from "../common/inputs.ts";
 import {
+  actionContext,
   downloadDir,
-  input,
-  promotionTargetFromInputs,
+  promotionTarget,
   runAction,
   writeSummary,
 } from "../common/runtime.ts";
+import { PROMOTE_ACTION } from "./spec.ts";
 
 async function main() {
-  const version = input("version");
-  if (!version) throw new Error("Invalid version input: give the version to promote, e.g. v1.2.0");
-  const reportDir = input("report-dir", ".pipeline/evaluate/report");
-  await downloadDir(input("report-artifact"), reportDir);
-  const report = await readFile(join(reportDir, "report.md"), "utf8");
-  const target = await promotionTargetFromInputs();
+  const inputs = readInputs(PROMOTE_ACTION.inputs);
+  const context = actionContext(inputs["github-token"]);
+  const { version } = inputs;
+  await downloadDir(inputs["report-artifact"], inputs["report-dir"]);
+  const report = await readFile(join(inputs["report-dir"], "report.md"), "utf8");
+  const target = await promotionTarget(context);
   const proposal = await preparePromotion(target, { version, report });
   core.setOutput("branch", proposal.branch);
   core.setOutput("pr-url", proposal.pullRequest?.url ?? "");

@@ -1,43 +1,39 @@
 import * as core from "@actions/core";
-import { runTrain } from "../../stages/3-train/train.ts";
-import { registerAndReport } from "../common/register.ts";
-import { downloadDir, input, paramsFromInputs, runAction, uploadDir } from "../common/runtime.ts";
+import { progressPrinter } from "../../lib/io/progress.ts";
+import { loadParams, paramOverrides } from "../../lib/params/params.ts";
+import { isShardResult, runTrain } from "../../stages/3-train/train.ts";
+import { readInputs } from "../common/inputs.ts";
+import { reportModel } from "../common/model-summary.ts";
+import { actionContext, downloadDir, runAction, uploadDir } from "../common/runtime.ts";
+import { TRAIN_ACTION } from "./spec.ts";
 
 async function main() {
-  const params = await paramsFromInputs();
-  const shardText = input("shard");
-  const settings = {
-    featuresDir: input("features-dir", ".pipeline/features"),
-    featuresArtifact: input("features-artifact"),
-    outDir: input("out-dir", ".pipeline/train"),
-    artifact: input("artifact-name"),
-    register: input("register", "true") === "true",
-  };
-  const shard = shardText ? /^(\d+)\/(\d+)$/.exec(shardText) : null;
-  if (shardText && !shard)
-    throw new Error(`Invalid shard input: "${shardText}"; expected INDEX/COUNT such as 0/2`);
-  await downloadDir(settings.featuresArtifact, settings.featuresDir);
-
-  let lastLogged = 0;
+  const inputs = readInputs(TRAIN_ACTION.inputs);
+  const params = await loadParams(inputs["params-file"], paramOverrides(inputs));
+  const context = actionContext(undefined);
+  await downloadDir(inputs["features-artifact"], inputs["features-dir"]);
+  const progress = progressPrinter("train", "trees", process.stdout);
   const result = await runTrain({
-    featuresDir: settings.featuresDir,
-    outDir: settings.outDir,
+    featuresDir: inputs["features-dir"],
+    outDir: inputs["out-dir"],
     params: params.train,
-    shard: shard ? { index: Number(shard[1]), count: Number(shard[2]) } : undefined,
-    onProgress: (done, total) => {
-      if (done === total || done - lastLogged >= Math.ceil(total / 10)) {
-        lastLogged = done;
-        core.info(`train: ${done}/${total} trees`);
-      }
-    },
+    shard: inputs.shard,
+    workers: inputs.workers,
+    context,
+    onProgress: progress.update,
   });
-  core.setOutput("artifact-id", (await uploadDir(settings.artifact, settings.outDir)) ?? "");
-  if ("shard" in result) {
+  progress.end();
+  core.setOutput(
+    "artifact-id",
+    (await uploadDir(inputs["artifact-name"], inputs["out-dir"])) ?? "",
+  );
+  if (isShardResult(result)) {
     core.info(`shard ${result.shard} grew trees ${result.trees[0]}..${result.trees[1] - 1}`);
-    core.setOutput("version", "");
+    core.setOutput("metrics", "");
+    core.setOutput("model-sha256", "");
     return;
   }
-  await registerAndReport(result, settings.outDir, settings.register);
+  await reportModel(result, "Train");
 }
 
 await runAction(main);

@@ -61,7 +61,46 @@ describe("environment", () => {
       bodyLimit: "1mb",
       modelPollMs: 2000,
       shutdownTimeoutMs: 10_000,
+      source: { kind: "dir" },
     });
+  });
+
+  it("registry mode: needs one registry, and a token (from a file) for GitHub; never echoes it", async () => {
+    expect(() => parseEnv({ MODEL_SOURCE: "registry" })).toThrow(
+      /set REGISTRY_REPOSITORY \(owner\/repo on GitHub\) or REGISTRY_GIT_DIR/,
+    );
+    expect(() =>
+      parseEnv({ MODEL_SOURCE: "registry", REGISTRY_REPOSITORY: "octo-org/house-price" }),
+    ).toThrow(/set REGISTRY_TOKEN_FILE/);
+    expect(() =>
+      parseEnv({
+        MODEL_SOURCE: "registry",
+        REGISTRY_REPOSITORY: "octo-org/house-price",
+        REGISTRY_TOKEN_FILE: "/nonexistent/token",
+      }),
+    ).toThrow(/REGISTRY_TOKEN_FILE: cannot read \/nonexistent\/token \(ENOENT\)/);
+    const secret = "ghs_registry_read_only_token_1234";
+    expect(() =>
+      parseEnv({
+        MODEL_SOURCE: "registry",
+        REGISTRY_REPOSITORY: "octo-org/house-price",
+        REGISTRY_TOKEN: secret,
+        REGISTRY_POLL_MS: "5",
+      }),
+    ).toThrow(/REGISTRY_POLL_MS: expected an integer >= 1000/);
+    try {
+      parseEnv({ MODEL_SOURCE: "registry", REGISTRY_TOKEN: secret, REGISTRY_POLL_MS: "x" });
+    } catch (error) {
+      expect((error as Error).message).not.toContain(secret);
+    }
+    const config = parseEnv({
+      MODEL_SOURCE: "registry",
+      REGISTRY_REPOSITORY: "octo-org/house-price",
+      REGISTRY_TOKEN: secret,
+      MODEL_CACHE_DIR: "/var/cache/models",
+    });
+    expect(config.modelDir).toBe("/var/cache/models/current");
+    expect(config.source).toMatchObject({ kind: "registry", stage: "production", pollMs: 30_000 });
   });
 
   it("names every bad variable and never echoes the admin token", () => {

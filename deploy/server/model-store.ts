@@ -42,7 +42,7 @@ export interface ServingModel {
   loadedAt: string;
 }
 
-export type ReloadTrigger = "startup" | "watch" | "poll" | "admin";
+export type ReloadTrigger = "startup" | "watch" | "poll" | "admin" | "registry";
 
 export interface ReloadFailure {
   at: string;
@@ -75,6 +75,8 @@ export interface ModelStore {
   reload(trigger: ReloadTrigger, force?: boolean): Promise<ReloadResult>;
   /** Starts watching the location (file-system events plus the periodic check). */
   watch(): void;
+  /** Records a failure found elsewhere (e.g. following the registry); the model keeps serving. */
+  reportFailure(trigger: ReloadTrigger, reason: string): void;
   close(): void;
 }
 
@@ -174,6 +176,12 @@ function servingModel(bundle: LoadedBundle, source: string, fingerprint: string)
     fingerprint,
     loadedAt: new Date().toISOString(),
   };
+}
+
+/** Loads the bundle in `dir` as the server would and checks it can serve it (schema, probe
+ * prediction); throws the reason when not. */
+export async function verifyServable(dir: string): Promise<ServingModel> {
+  return servingModel(await readBundle(dir), dir, "");
 }
 
 /** Creates the store; call reload("startup") to load the first model and watch() to follow changes. */
@@ -284,6 +292,14 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
       return lastFailure;
     },
     reload,
+    reportFailure(trigger, reason) {
+      lastFailure = { at: new Date().toISOString(), trigger, location, reason };
+      options.onReload?.(
+        { outcome: "failed", reason, version: current?.version ?? null },
+        trigger,
+        current,
+      );
+    },
     watch() {
       if (closed || pollTimer) return;
       watchParent();

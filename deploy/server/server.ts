@@ -13,11 +13,13 @@ import express, {
 import swaggerUi from "swagger-ui-express";
 import { sha256 } from "../../lib/io/files.ts";
 import { featureVector, type RawRecord } from "../../lib/schema/features.ts";
+import type { ModelSource } from "./config.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { createServiceMetrics, type ServiceMetrics } from "./metrics.ts";
 import { createModelStore, type ModelStore, type ServingModel } from "./model-store.ts";
 import { openApiDocument } from "./openapi.ts";
 import { mlflowRecords, parseRecord, parseRecords, RequestError } from "./payload.ts";
+import { createRegistryFollower, type RegistryFollower } from "./registry-follower.ts";
 
 export interface AppOptions {
   /** The deployed bundle folder, or a symlink to one. */
@@ -29,12 +31,16 @@ export interface AppOptions {
   modelPollMs?: number;
   /** Follow changes of modelDir (default true). */
   watch?: boolean;
+  /** Registry mode: follow the registry's stage into the cache that modelDir links into. */
+  source?: ModelSource;
   log?: Logger;
 }
 
 export interface PredictionService {
   app: Express;
   models: ModelStore;
+  /** In registry mode, what follows the registry. */
+  follower: RegistryFollower | null;
   metrics: ServiceMetrics;
   /** From now on every response asks its client to close the connection (shutdown). */
   drain(): void;
@@ -117,6 +123,7 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
   });
   await models.reload("startup");
   if (options.watch !== false) models.watch();
+  const follower = await followRegistry(options, models, log);
 
   let draining = false;
   const openapi = openApiDocument({ maxBatch, bodyLimit, version: SERVICE_VERSION });
@@ -205,9 +212,11 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
   app.get("/model", (_req, res) => {
     const model = models.current;
     if (!model) {
-      res
-        .status(503)
-        .json({ error: requireModelMessage(models), lastReloadFailure: models.lastFailure });
+      res.status(503).json({
+        error: requireModelMessage(models),
+        lastReloadFailure: models.lastFailure,
+        modelSource: modelSourceStatus(models, follower),
+      });
       return;
     }
     const { manifest } = model;
@@ -229,6 +238,7 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
         featureImportances: manifest.featureImportances,
       },
       lastReloadFailure: models.lastFailure,
+      modelSource: modelSourceStatus(models, follower),
     });
   });
 
@@ -293,14 +303,58 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
   return {
     app,
     models,
+    follower,
     metrics,
     drain() {
       draining = true;
     },
     close() {
+      follower?.close();
       models.close();
     },
   };
+}
+
+/** Where the served model comes from, for /model. */
+function modelSourceStatus(models: ModelStore, follower: RegistryFollower | null) {
+  return follower?.status ?? { source: "dir", location: models.location };
+}
+
+/** In registry mode: the follower of the registry's stage, polling already. */
+async function followRegistry(
+  options: AppOptions,
+  models: ModelStore,
+  log: Logger,
+): Promise<RegistryFollower | null> {
+  const source = options.source;
+  if (source?.kind !== "registry") return null;
+  // Loaded only in registry mode: the folder mode needs no registry client.
+  const { createRegistry } = await import("../../lib/registry/create-registry.ts");
+  const follower = createRegistryFollower({
+    connect: () =>
+      createRegistry(
+        source.repository
+          ? {
+              backend: "github",
+              github: {
+                token: source.token,
+                repository: source.repository,
+                apiUrl: source.apiUrl,
+              },
+            }
+          : { backend: "local", repoDir: source.gitDir },
+      ),
+    location: source.repository ?? source.gitDir ?? "",
+    stage: source.stage,
+    cacheDir: source.cacheDir,
+    intervalMs: source.pollMs,
+    jitter: source.jitter,
+    log,
+    onFailure: (reason) => models.reportFailure("registry", reason),
+    onSwap: () => void models.reload("registry"),
+  });
+  follower.start();
+  return follower;
 }
 
 function requireModelMessage(models: ModelStore): string {

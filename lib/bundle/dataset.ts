@@ -2,10 +2,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { InputError } from "../../stages/1-ingest/ingest.ts";
-import { FEATURES_FILES, SPLIT_COLUMN } from "../../stages/2-features/features.ts";
 import type { Dataset as ForestDataset } from "../forest/forest.ts";
+import { InputError } from "../io/errors.ts";
 import type { FeatureSchema } from "../schema/features.ts";
+import { FEATURES_FILES, SPLIT_COLUMN } from "../schema/features.ts";
 
 /** A dense, row-major feature matrix with its target, as the forest trains on it. */
 export interface Dataset extends ForestDataset {

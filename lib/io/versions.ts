@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
 
+/** The version of this project (no name) or of an installed dependency, from its package.json. */
+export function packageVersion(name?: string): string {
+  const path = name ? `../../node_modules/${name}/package.json` : "../../package.json";
+  return (JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as { version: string })
+    .version;
+}
+
 /** Versions of the runtime and the libraries that shape results, for reports and manifests. */
 export function libraryVersions(): Record<string, string> {
-  const versionOf = (name: string) => {
-    const url = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-    return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
-  };
-  return { node: process.versions.node, "nodejs-polars": versionOf("nodejs-polars") };
+  return { node: process.versions.node, "nodejs-polars": packageVersion("nodejs-polars") };
 }

@@ -1,6 +1,7 @@
 // The pipeline's parameters: one committed file (params.json), overridable from the command
 // line and workflow_dispatch inputs, validated before any work starts.
 import { readFile } from "node:fs/promises";
+import { text } from "../cli/settings.ts";
 import { type ForestParams, validateForestParams } from "../forest/params.ts";
 
 export const DEFAULT_PARAMS_FILE = "params.json";
@@ -33,14 +34,46 @@ export const PARAM_ALIASES: Record<string, string> = {
 
 const SECTIONS = ["ingest", "features", "train", "evaluate"];
 
+/** The params file setting of every stage that reads params. */
+export const PARAMS_FILE_SETTING = text({
+  description: "the pipeline's params file (JSON); the settings below override its values",
+  value: "FILE",
+  default: DEFAULT_PARAMS_FILE,
+});
+
+/** One override setting per alias of `sections` (e.g. `trees` for train.nEstimators): these are
+ * the CLI flags and the action inputs; empty means "as params.json says". */
+export function paramSettings(...sections: (keyof PipelineParams)[]) {
+  return Object.fromEntries(
+    Object.entries(PARAM_ALIASES)
+      .filter(([, path]) => sections.includes(path.split(".")[0] as keyof PipelineParams))
+      .map(([alias, path]) => [
+        alias,
+        text({ description: `override ${path} of the params file`, value: "VALUE" }),
+      ]),
+  );
+}
+
+/** The overrides among parsed settings: every alias that has a value. */
+export function paramOverrides(values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.keys(PARAM_ALIASES)
+      .filter((alias) => typeof values[alias] === "string" && values[alias] !== "")
+      .map((alias) => [alias, values[alias] as string]),
+  );
+}
+
 class ParamError extends Error {}
 
-/** Parses an override's text: numbers, `null`, `true`/`false`, else the string itself. */
+/** Parses an override's text: numbers (a share may be given as `1%`), `null`, `true`/`false`,
+ * else the string itself. */
 function parseValue(text: string): unknown {
   const trimmed = text.trim();
   if (trimmed === "null") return null;
   if (trimmed === "true" || trimmed === "false") return trimmed === "true";
   if (trimmed !== "" && Number.isFinite(Number(trimmed))) return Number(trimmed);
+  const percent = /^(.+)%$/.exec(trimmed);
+  if (percent && Number.isFinite(Number(percent[1]))) return Number(percent[1]) / 100;
   return trimmed;
 }
 

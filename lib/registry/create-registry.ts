@@ -1,14 +1,13 @@
-import type { PromotionTarget } from "../../stages/5-promote/promote.ts";
+import { MODEL_NAME } from "../bundle/bundle.ts";
 import type { RetryPolicy } from "./github-client.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { createLocalProposer } from "./local-proposer.ts";
+import type { PromotionTarget } from "./proposal.ts";
 import { registryOnBackend } from "./registry.ts";
 import type { Registry } from "./types.ts";
 
 // Picks where the registry lives: GitHub when a token and repository are at hand (as in a
 // workflow), else the local repository, so everything also works offline.
-
-export const DEFAULT_MODEL_NAME = "house-price";
 
 export interface RegistryConfig {
   /** Model (GTO artifact) name; default `house-price`. */
@@ -17,7 +16,8 @@ export interface RegistryConfig {
   backend?: "local" | "github";
   /** Local backend: a directory inside the repository; default the current directory. */
   repoDir?: string;
-  /** Where GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL are read; default process.env. */
+  /** GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL, as the adapter read them (the CLI and
+   * the actions pass the environment's); `github` wins over them. */
   env?: Record<string, string | undefined>;
   github?: {
     token?: string;
@@ -34,7 +34,7 @@ export interface RegistryConfig {
 /** Which backend `config` selects. */
 export function chooseBackend(config: RegistryConfig = {}): "local" | "github" {
   if (config.backend) return config.backend;
-  const env = config.env ?? process.env;
+  const env = config.env ?? {};
   const token = config.github?.token ?? env.GITHUB_TOKEN;
   const repository = config.github?.repository ?? env.GITHUB_REPOSITORY;
   return token && repository ? "github" : "local";
@@ -44,7 +44,7 @@ async function githubTarget(
   config: RegistryConfig,
   options: { name: string; now?: () => Date },
 ): Promise<PromotionTarget> {
-  const env = config.env ?? process.env;
+  const env = config.env ?? {};
   const token = config.github?.token ?? env.GITHUB_TOKEN;
   const repository = config.github?.repository ?? env.GITHUB_REPOSITORY;
   if (!token || !repository) {
@@ -82,7 +82,7 @@ export async function createRegistry(config: RegistryConfig = {}): Promise<Regis
 
 /** The registry and, on the same backend, where promotion and rollback changes are proposed. */
 export async function createPromotionTarget(config: RegistryConfig = {}): Promise<PromotionTarget> {
-  const options = { name: config.name ?? DEFAULT_MODEL_NAME, now: config.now };
+  const options = { name: config.name ?? MODEL_NAME, now: config.now };
   if (chooseBackend(config) === "github") return githubTarget(config, options);
   const dir = config.repoDir ?? process.cwd();
   return {

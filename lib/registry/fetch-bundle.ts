@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MANIFEST_FILE, REQUIRED_ASSETS } from "../bundle/manifest.ts";
+import { BUNDLE_FILES, REQUIRED_FILES } from "../bundle/bundle.ts";
 import { produceDirAtomic } from "../io/files.ts";
 import type { Registry } from "./types.ts";
 
@@ -15,9 +15,9 @@ export async function fetchBundle(
   dir: string,
 ): Promise<string> {
   await produceDirAtomic(dir, async (temp) => {
-    for (const asset of REQUIRED_ASSETS)
+    for (const asset of REQUIRED_FILES)
       await registry.downloadAsset(version, asset, join(temp, asset));
-    const manifestPath = join(temp, MANIFEST_FILE);
+    const manifestPath = join(temp, BUNDLE_FILES.manifest);
     const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as Record<string, unknown>;
     await writeFile(manifestPath, `${JSON.stringify({ ...manifest, version }, null, 2)}\n`);
   });

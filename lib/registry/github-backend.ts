@@ -164,6 +164,18 @@ export function createGitHubBackend(
       return tags.filter((tag): tag is TagRecord => tag !== null);
     },
 
+    async tagsFingerprint(prefix) {
+      // Repeated, this GET is conditional (the client sends the ETag it got): a 304 costs no rate
+      // limit, which makes polling for a new production version free while nothing changes.
+      const refs = await client.paginate(client.rest.git.listMatchingRefs, {
+        owner,
+        repo,
+        ref: `tags/${prefix}`,
+        per_page: 100,
+      });
+      return refs.map((ref) => `${ref.ref} ${ref.object.sha}`).join("\n");
+    },
+
     async createTag({ name, commit, message, date }) {
       const { data: tagObject } = await client.rest.git.createTag({
         owner,

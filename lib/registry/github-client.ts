@@ -1,34 +1,46 @@
+// Octokit for the registry, with GitHub's recommended manners: @octokit/plugin-throttling waits
+// out primary and secondary rate limits (at least a minute when GitHub names no time) and spaces
+// writes, @octokit/plugin-retry retries server errors, repeated reads are conditional (ETag /
+// If-None-Match: a 304 costs no rate limit), and every failure becomes an error without the token.
 import { getOctokit } from "@actions/github";
-
-// Octokit for the registry: waits out rate limits, retries server errors a bounded number of
-// times, and turns every failure into an error that never contains the token.
+import { retry } from "@octokit/plugin-retry";
+import { throttling } from "@octokit/plugin-throttling";
+import Bottleneck from "bottleneck";
 
 export interface RetryPolicy {
-  /** Retries of a request that failed with 5xx or a network error. */
+  /** Retries of a request that failed with 5xx (or 429 without a rate-limit verdict). */
   maxRetries: number;
-  /** First backoff delay; doubles with each retry. */
-  baseDelayMs: number;
-  /** Cap on any single wait, rate-limit waits included. */
-  maxDelayMs: number;
-  /** Retries of a request refused by a rate limit (403/429). */
+  /** The unit of every wait, in ms: a backoff of n² units, a `retry-after: 3` of 3 units. 1000 on
+   * GitHub; tests shrink it so a minute of GitHub's time passes in 60 ms. */
+  unitMs: number;
+  /** The longest wait for a rate limit, in seconds of GitHub's time; beyond it the call fails. */
+  maxWaitSeconds: number;
+  /** Retries after a rate limit. */
   maxRateLimitRetries: number;
-  /** How to wait; tests pass one that records the delays. */
-  sleep: (ms: number) => Promise<void>;
+  /** The least time between two writes (GitHub asks for a second, against secondary limits). */
+  writeIntervalMs: number;
+  /** The least time between two requests that notify people (pull requests, comments): 3 s. */
+  notifyIntervalMs: number;
+  /** Told about every rate-limit wait, in seconds of GitHub's time. */
+  onWait?: (seconds: number, kind: "rate-limit" | "secondary") => void;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
   maxRetries: 4,
-  baseDelayMs: 1000,
-  maxDelayMs: 60_000,
+  unitMs: 1000,
+  maxWaitSeconds: 15 * 60,
   maxRateLimitRetries: 3,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  writeIntervalMs: 1000,
+  notifyIntervalMs: 3000,
 };
 
 export interface GitHubClientOptions {
   token: string;
-  /** API base URL; default GITHUB_API_URL, then GitHub's public API. */
+  /** API base URL; default GitHub's public API. */
   apiUrl?: string;
   retry?: Partial<RetryPolicy>;
+  /** Sent as the User-Agent (with the project's name): which job is asking. */
+  userAgent?: string;
 }
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
@@ -50,42 +62,7 @@ export function scrubSecret(text: string, secret: string): string {
 interface FailedRequest {
   status?: number;
   message?: string;
-  response?: { headers?: Record<string, string | number | undefined> };
-  request?: { method?: string; url?: string };
-}
-
-/** How long to wait before retrying, or null when the failure is final. */
-export function retryDelay(
-  error: FailedRequest,
-  attempt: { server: number; rateLimit: number },
-  policy: RetryPolicy,
-  now = Date.now(),
-): { ms: number; kind: "server" | "rateLimit" } | null {
-  const status = error.status ?? 0;
-  const headers = error.response?.headers ?? {};
-  const retryAfter = headers["retry-after"];
-  const remaining = headers["x-ratelimit-remaining"];
-  const reset = headers["x-ratelimit-reset"];
-  const rateLimited =
-    status === 429 || (status === 403 && (retryAfter !== undefined || String(remaining) === "0"));
-  if (rateLimited) {
-    if (attempt.rateLimit >= policy.maxRateLimitRetries) return null;
-    let ms = 60_000; // GitHub's advice when it gives no hint
-    if (retryAfter !== undefined) {
-      const seconds = Number(retryAfter);
-      ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(String(retryAfter)) - now;
-    } else if (reset !== undefined) {
-      ms = Number(reset) * 1000 - now + 1000;
-    }
-    return { ms: Math.min(Math.max(ms, 0), policy.maxDelayMs), kind: "rateLimit" };
-  }
-  if (status >= 500 && attempt.server < policy.maxRetries) {
-    return {
-      ms: Math.min(policy.baseDelayMs * 2 ** attempt.server, policy.maxDelayMs),
-      kind: "server",
-    };
-  }
-  return null;
+  request?: { method?: string; url?: string; request?: { retryCount?: number } };
 }
 
 function describe(error: FailedRequest, fallback: { method?: string; url?: string }): string {
@@ -99,42 +76,93 @@ function describe(error: FailedRequest, fallback: { method?: string; url?: strin
   return `GitHub API ${method} ${decodeURIComponent(path)} failed with ${error.status ?? "no response"}: ${error.message ?? "unknown error"}`;
 }
 
-/** An Octokit (from @actions/github) with bounded retries and token-free errors. */
+/** Whether to wait `seconds` for a rate limit and try again (the plugin waits). */
+export function shouldWaitOut(
+  seconds: number,
+  retryCount: number,
+  policy: Pick<RetryPolicy, "maxRateLimitRetries" | "maxWaitSeconds">,
+): boolean {
+  return retryCount < policy.maxRateLimitRetries && seconds <= policy.maxWaitSeconds;
+}
+
+interface CachedRead {
+  etag: string;
+  response: unknown;
+}
+
+/** An Octokit (from @actions/github) with throttling, bounded retries, conditional reads and
+ * token-free errors. */
 export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const scrub = (text: string) => scrubSecret(text, options.token);
-  const octokit = getOctokit(options.token, {
-    ...(options.apiUrl ? { baseUrl: options.apiUrl.replace(/\/+$/, "") } : {}),
-    log: {
-      debug: () => {},
-      info: () => {},
-      warn: (message: string) => console.warn(scrub(message)),
-      error: (message: string) => console.error(scrub(message)),
+  const rateLimitHandler =
+    (kind: "rate-limit" | "secondary") =>
+    (seconds: number, _options: unknown, _octokit: unknown, retryCount: number) => {
+      if (!shouldWaitOut(seconds, retryCount, policy)) return false;
+      policy.onWait?.(seconds, kind);
+      return true;
+    };
+  const octokit = getOctokit(
+    options.token,
+    {
+      ...(options.apiUrl ? { baseUrl: options.apiUrl.replace(/\/+$/, "") } : {}),
+      ...(options.userAgent ? { userAgent: options.userAgent } : {}),
+      log: {
+        debug: () => {},
+        info: () => {},
+        warn: (message: string) => console.warn(scrub(message)),
+        error: (message: string) => console.error(scrub(message)),
+      },
+      retry: { retries: policy.maxRetries, retryAfterBaseValue: policy.unitMs },
+      throttle: {
+        onRateLimit: rateLimitHandler("rate-limit"),
+        onSecondaryRateLimit: rateLimitHandler("secondary"),
+        retryAfterBaseValue: policy.unitMs,
+        write: spacedGroup(policy.writeIntervalMs),
+        notifications: spacedGroup(policy.notifyIntervalMs),
+      },
     },
-  });
+    retry,
+    throttling,
+  );
+
+  // Conditional reads: a GET repeated within this client sends the ETag it got, and a 304 (which
+  // GitHub does not count against the rate limit) answers with the response kept from before.
+  const reads = new Map<string, CachedRead>();
   octokit.hook.wrap("request", async (request, requestOptions) => {
-    const attempt = { server: 0, rateLimit: 0 };
-    for (;;) {
-      try {
-        return await request(requestOptions);
-      } catch (caught) {
-        const error = caught as FailedRequest;
-        const delay = retryDelay(error, attempt, policy);
-        if (!delay) {
-          const tries = attempt.server + attempt.rateLimit;
-          const suffix = tries > 0 ? ` (after ${tries} ${tries === 1 ? "retry" : "retries"})` : "";
-          // A new error: the original carries the request, whose headers hold the token.
-          throw new GitHubApiError(
-            scrub(`${describe(error, requestOptions)}${suffix}`),
-            error.status ?? 0,
-          );
-        }
-        attempt[delay.kind]++;
-        await policy.sleep(delay.ms);
-      }
+    const streamed = requestOptions.request?.parseSuccessResponseBody === false;
+    const key =
+      requestOptions.method === "GET" && !streamed
+        ? octokit.request.endpoint(requestOptions).url
+        : null;
+    const cached = key ? reads.get(key) : undefined;
+    if (cached) requestOptions.headers["if-none-match"] = cached.etag;
+    try {
+      const response = await request(requestOptions);
+      const etag = response.headers.etag;
+      if (key && etag) reads.set(key, { etag, response });
+      return response;
+    } catch (caught) {
+      const error = caught as FailedRequest;
+      if (cached && error.status === 304)
+        return cached.response as Awaited<ReturnType<typeof request>>;
+      // plugin-retry counts the retries it made on the failed request.
+      const tries = Number(error.request?.request?.retryCount ?? 0);
+      const suffix = tries > 0 ? ` (after ${tries} ${tries === 1 ? "retry" : "retries"})` : "";
+      // A new error: the original carries the request, whose headers hold the token.
+      throw new GitHubApiError(
+        scrub(`${describe(error, requestOptions)}${suffix}`),
+        error.status ?? 0,
+      );
     }
   });
   return octokit;
+}
+
+/** A throttling group: one request at a time, `intervalMs` apart (replaces the plugin's own, so
+ * tests can space writes less than GitHub asks). */
+function spacedGroup(intervalMs: number) {
+  return new Bottleneck.Group({ maxConcurrent: 1, minTime: intervalMs });
 }
 
 /** The HTTP status of a failed call, or 0. */

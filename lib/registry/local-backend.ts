@@ -135,6 +135,14 @@ export async function createLocalBackend(dir: string): Promise<RegistryBackend> 
       return tags;
     },
 
+    async tagsFingerprint(prefix) {
+      return runGit(root, [
+        "for-each-ref",
+        "--format=%(refname) %(objectname)",
+        `refs/tags/${prefix}*`,
+      ]);
+    },
+
     async createTag({ name, commit, message, date }) {
       const env = { ...(await identityEnv(root)), GIT_COMMITTER_DATE: gitDate(date) };
       try {

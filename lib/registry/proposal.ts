@@ -1,5 +1,6 @@
 // A proposed change to one file on a branch, and where it becomes reviewable: a pull request on
 // GitHub, or a local branch with instructions. Promotion and rollback are built on this.
+import type { Registry } from "./types.ts";
 
 export interface ProposedChange {
   branch: string;
@@ -35,4 +36,10 @@ export interface ChangeProposer {
   /** The file at `ref` (default: the base branch), or null when it does not exist there. */
   readFile(path: string, ref?: string): Promise<string | null>;
   propose(change: ProposedChange): Promise<ProposalResult>;
+}
+
+/** A registry and, on the same backend, where promotion and rollback changes are proposed. */
+export interface PromotionTarget {
+  registry: Registry;
+  proposer: ChangeProposer;
 }

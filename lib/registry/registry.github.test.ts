@@ -2,7 +2,6 @@ import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { PromotionTarget } from "../../stages/5-promote/promote.ts";
 import { preparePromotion, prepareRollback } from "../../stages/5-promote/promote.ts";
 import {
   type GitHubStandIn,
@@ -12,6 +11,7 @@ import {
 import { writeModelBundle } from "../../test/support/model-bundle.ts";
 import { sha256File } from "../io/files.ts";
 import { chooseBackend, createPromotionTarget, createRegistry } from "./create-registry.ts";
+import type { PromotionTarget } from "./proposal.ts";
 import type { Registry } from "./types.ts";
 
 let server: GitHubStandIn;
@@ -20,6 +20,7 @@ let commit: string;
 let registry: Registry;
 let target: PromotionTarget;
 /** Waits the client asked for; recorded instead of slept so tests stay fast. */
+/** The rate-limit waits the client took, in seconds of GitHub's time. */
 let delays: number[];
 let clock: number;
 
@@ -36,7 +37,13 @@ async function setup(options: StandInOptions = {}): Promise<void> {
       GITHUB_API_URL: server.apiUrl,
     },
     github: {
-      retry: { baseDelayMs: 1, maxDelayMs: 60_000, sleep: async (ms) => void delays.push(ms) },
+      // A second of GitHub's time passes in a millisecond here; writes are not spaced.
+      retry: {
+        unitMs: 1,
+        writeIntervalMs: 0,
+        notifyIntervalMs: 0,
+        onWait: (seconds) => void delays.push(seconds),
+      },
     },
     now: () => {
       clock += 60_000;
@@ -121,7 +128,7 @@ describe("GitHub registry: registering", () => {
         GITHUB_REPOSITORY: server.repository,
         GITHUB_API_URL: server.apiUrl,
       },
-      github: { retry: { maxRetries: 0, sleep: async () => {} } },
+      github: { retry: { maxRetries: 0, unitMs: 1, writeIntervalMs: 0, notifyIntervalMs: 0 } },
     });
     server.addFault({
       method: "POST",
@@ -169,7 +176,10 @@ describe("GitHub registry: faults", () => {
       respond: { status: 502, body: { message: "Bad Gateway" } },
     });
     expect((await registry.register((await bundle("a")).dir)).version).toBe("v1.0.0");
-    expect(delays).toEqual([1, 2]);
+    const refWrites = server.requests.filter(
+      (request) => request.method === "POST" && request.path.endsWith("/git/refs"),
+    );
+    expect(refWrites.map((request) => request.status)).toEqual([502, 502, 201]);
   });
 
   it("gives up after a bounded number of 5xx and says so", async () => {
@@ -183,36 +193,66 @@ describe("GitHub registry: faults", () => {
     await expect(registry.list()).rejects.toThrow(
       /GitHub API GET .*matching-refs\/tags\/house-price failed with 503: Service Unavailable \(after 4 retries\)/,
     );
-    expect(delays).toEqual([1, 2, 4, 8]);
   });
 
-  it("waits out 429 retry-after and 403 x-ratelimit-reset, capped", async () => {
+  it("waits out primary and secondary rate limits, a minute when GitHub names no time", async () => {
     await setup();
+    const matching = /\/git\/matching-refs\//;
     server.addFault({
       method: "GET",
-      path: /\/git\/matching-refs\//,
-      respond: { status: 429, headers: { "retry-after": "3" }, body: { message: "slow down" } },
+      path: matching,
+      respond: {
+        status: 403,
+        headers: { "retry-after": "3" },
+        body: {
+          message:
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        },
+      },
     });
     const reset = Math.floor(Date.now() / 1000) + 2;
+    server.addFault({
+      method: "GET",
+      path: matching,
+      respond: {
+        status: 403,
+        headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
+        body: { message: "API rate limit exceeded for installation ID 1." },
+      },
+    });
+    server.addFault({
+      method: "GET",
+      path: matching,
+      respond: {
+        status: 403,
+        body: {
+          message:
+            "You have exceeded a secondary rate limit and have been temporarily blocked from content creation.",
+        },
+      },
+    });
+    expect(await registry.list()).toEqual([]);
+    expect(delays[0]).toBe(3);
+    expect(delays[1]).toBeGreaterThanOrEqual(1);
+    expect(delays[1]).toBeLessThanOrEqual(4);
+    expect(delays[2]).toBe(60);
+  });
+
+  it("fails, without waiting, when a rate limit lasts longer than the job should", async () => {
+    await setup();
     server.addFault({
       method: "GET",
       path: /\/git\/matching-refs\//,
       respond: {
         status: 403,
-        headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
-        body: { message: "API rate limit exceeded" },
+        headers: { "retry-after": "7200" },
+        body: { message: "You have exceeded a secondary rate limit." },
       },
     });
-    server.addFault({
-      method: "GET",
-      path: /\/git\/matching-refs\//,
-      respond: { status: 429, headers: { "retry-after": "7200" }, body: { message: "slow down" } },
-    });
-    expect(await registry.list()).toEqual([]);
-    expect(delays[0]).toBe(3000);
-    expect(delays[1]).toBeGreaterThan(1000);
-    expect(delays[1]).toBeLessThanOrEqual(3000);
-    expect(delays[2]).toBe(60_000);
+    await expect(registry.list()).rejects.toThrow(
+      /failed with 403: You have exceeded a secondary rate limit/,
+    );
+    expect(delays).toEqual([]);
   });
 
   it("recovers from an interrupted asset upload", async () => {
@@ -319,7 +359,7 @@ describe("GitHub registry: faults", () => {
         GITHUB_REPOSITORY: server.repository,
         GITHUB_API_URL: server.apiUrl,
       },
-      github: { retry: { sleep: async () => {} } },
+      github: { retry: { unitMs: 1, writeIntervalMs: 0, notifyIntervalMs: 0 } },
     });
     await expect(stranger.list()).rejects.toThrow(/failed with 401: Bad credentials/);
     await stranger

@@ -1,4 +1,4 @@
-import { lineageFromTagData } from "../bundle/manifest.ts";
+import { lineageFromTagData } from "./lineage.ts";
 import {
   bumpSemVer,
   compareSemVer,

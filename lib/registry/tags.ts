@@ -6,6 +6,7 @@
 //   deprecation     house-price@deprecated#8
 // All are annotated tags (GTO ignores lightweight ones). The trailing #N is one counter per
 // artifact shared by every counted tag: GTO takes max(N) + 1 over the artifact's tags.
+import semver from "semver";
 
 export type TagAction = "register" | "deregister" | "assign" | "unassign" | "deprecate";
 
@@ -96,11 +97,11 @@ export interface SemVer {
   patch: number;
 }
 
-/** Parses `v1.2.3` (or `1.2.3`); null for anything else, pre-releases included. */
+/** Parses `v1.2.3` (or `1.2.3`); null for anything else, pre-releases and build tags included. */
 export function parseSemVer(value: string): SemVer | null {
-  const match = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/.exec(value);
-  if (!match) return null;
-  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+  const parsed = semver.parse(value);
+  if (!parsed || parsed.prerelease.length > 0 || parsed.build.length > 0) return null;
+  return { major: parsed.major, minor: parsed.minor, patch: parsed.patch };
 }
 
 /** `v1.2.3`. */
@@ -110,14 +111,14 @@ export function formatSemVer(version: SemVer): string {
 
 /** Negative, zero or positive as `a` sorts before, with or after `b`. */
 export function compareSemVer(a: SemVer, b: SemVer): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+  return semver.compare(formatSemVer(a), formatSemVer(b));
 }
 
 /** The version after `version` for a major or minor change. */
 export function bumpSemVer(version: SemVer, kind: "major" | "minor"): SemVer {
-  return kind === "major"
-    ? { major: version.major + 1, minor: 0, patch: 0 }
-    : { major: version.major, minor: version.minor + 1, patch: 0 };
+  const bumped = parseSemVer(semver.inc(formatSemVer(version), kind) ?? "");
+  if (!bumped) throw new Error(`cannot bump ${formatSemVer(version)} (${kind})`);
+  return bumped;
 }
 
 /** The first version of a model. GTO's own default is v0.0.1; this registry starts at v1.0.0

@@ -1,10 +1,5 @@
 // The registry's public types, and the small set of primitives each backend provides.
-
-export interface ModelMetrics {
-  train: { rmse: number; mae: number; r2: number };
-  oob: { rmse: number } | null;
-  validation: { rmse: number; mae: number; r2: number };
-}
+import type { ModelMetrics } from "../bundle/bundle.ts";
 
 /** Where a model came from: recorded in its registration tag's message. */
 export interface Lineage {
@@ -21,6 +16,37 @@ export interface Lineage {
   git: { commit: string };
   run: { id: string; url: string } | null;
   trainedAt: string;
+  /** Impurity importances per feature (absent for engines without them and older versions). */
+  featureImportances?: Record<string, number>;
+  /** The evaluation gate's verdict, when the version was evaluated before it was registered. */
+  evaluation?: EvaluationSummary | null;
+}
+
+/** Hold-out scores of one model or segment. */
+export interface HoldoutScore {
+  rows: number;
+  rmse: number;
+  mae: number;
+  r2: number;
+}
+
+/** What the evaluate stage found, small enough for a tag message: the registry's bulk read of
+ * tags then carries every version's verdict, per-segment errors and residual summary. */
+export interface EvaluationSummary {
+  passed: boolean;
+  /** Why the gate failed; empty when it passed. */
+  reason: string;
+  thresholds: { rmseThreshold: number; tolerance: number };
+  holdout: HoldoutScore;
+  /** Per ocean_proximity value. */
+  segments: Record<string, HoldoutScore>;
+  /** The production version it was compared with, if any. */
+  production: { version: string; rmse: number; segments: Record<string, HoldoutScore> } | null;
+  /** Histogram of residuals (predicted - actual): bins of binWidth starting at `start`. */
+  residuals: { binWidth: number; bins: { start: number; count: number }[] };
+  /** Mean prediction and mean actual value per decile of the prediction. */
+  calibration: { predicted: number; actual: number; rows: number }[];
+  evaluatedAt: string;
 }
 
 /** One registered version of a model. */
@@ -105,8 +131,11 @@ export interface VersionLineage {
 }
 
 export interface RegisterOptions {
-  /** Extra files attached to the release, e.g. report.md and plots. */
-  assets?: string[];
+  /** Extra files attached to the release, e.g. report.md and plots; a function gets the version
+   * number being registered, for files that name it (it may be called again after a race). */
+  assets?: string[] | ((version: string) => Promise<string[]>);
+  /** The evaluation of the bundle, recorded in the registration tag's lineage. */
+  evaluation?: EvaluationSummary;
 }
 
 /** One model's registry: versions, stages and their history, and the files of each version. */
@@ -129,6 +158,9 @@ export interface Registry {
   uploadAssets(version: string, files: string[]): Promise<string[]>;
   /** Downloads an asset; for the model file the sha256 must match the registered one. */
   downloadAsset(version: string, name: string, destPath: string): Promise<{ sha256: string }>;
+  /** A value that changes whenever `stage`'s tags do: a cheap poll (on GitHub a conditional
+   * request, free when nothing changed) before reading the whole registry. */
+  stageFingerprint(stage: string): Promise<string>;
 }
 
 // ---- backend primitives -------------------------------------------------------------------
@@ -175,6 +207,8 @@ export interface RegistryBackend {
   readonly location: string;
   /** Annotated tags whose names start with `prefix`. */
   listTags(prefix: string): Promise<TagRecord[]>;
+  /** The names and objects of the tags starting with `prefix`, as one string: cheap to ask often. */
+  tagsFingerprint(prefix: string): Promise<string>;
   /** Creates an annotated tag; false when the name is taken (creating the tag is the lock). */
   createTag(tag: { name: string; commit: string; message: string; date: Date }): Promise<boolean>;
   /** All releases, drafts included. */

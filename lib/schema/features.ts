@@ -1,5 +1,7 @@
 // The feature schema: the one contract that the features stage, training and serving share.
 // Every list of columns, every derived feature and the vocabulary live here and nowhere else.
+import { z } from "zod";
+import { canonicalJson, sha256 } from "../io/files.ts";
 
 /** The raw numeric inputs, in the order they enter the feature vector. */
 export const NUMERIC_INPUTS = [
@@ -32,17 +34,48 @@ export const RATIO_FEATURES = [
 
 export const FEATURE_SCHEMA_VERSION = 1;
 
-export interface FeatureSchema {
-  schemaVersion: number;
+/** feature_schema.json: what the features stage wrote and what a model was trained on. */
+export const featureSchemaSchema = z.looseObject({
+  schemaVersion: z.number().int(),
   /** Ordered feature names: the model's input vector. */
-  features: string[];
-  dtypes: Record<string, "float64">;
-  numericInputs: string[];
-  ratios: { name: string; numerator: string; denominator: string }[];
-  category: { column: string; values: string[]; featurePrefix: string };
+  features: z.array(z.string()).min(1),
+  dtypes: z.record(z.string(), z.literal("float64")),
+  numericInputs: z.array(z.string()),
+  ratios: z.array(z.object({ name: z.string(), numerator: z.string(), denominator: z.string() })),
+  category: z.object({
+    column: z.string(),
+    values: z.array(z.string()),
+    featurePrefix: z.string(),
+  }),
   /** Values used for missing inputs, e.g. the training median of total_bedrooms. */
-  imputation: Record<string, number>;
-  target: string;
+  imputation: z.record(z.string(), z.number()),
+  target: z.string(),
+});
+export type FeatureSchema = z.infer<typeof featureSchemaSchema>;
+
+/** What the features stage writes; training and evaluation read the same names. */
+export const FEATURES_FILES = {
+  features: "features.parquet",
+  schema: "feature_schema.json",
+  split: "split.json",
+  report: "features.json",
+} as const;
+/** The column of features.parquet that puts each row in `train` or `test`. */
+export const SPLIT_COLUMN = "split";
+
+/**
+ * sha256 of what a caller must send: ordered features, vocabulary and derived-feature
+ * definitions (not the imputation values). A change means callers must change: a major bump.
+ */
+export function featureContractSha256(schema: FeatureSchema): string {
+  return sha256(
+    canonicalJson({
+      features: schema.features,
+      category: { column: schema.category.column, values: schema.category.values },
+      numericInputs: schema.numericInputs,
+      ratios: schema.ratios,
+    }),
+  );
 }
 
 /** The one-hot feature name for a category value, e.g. `ocean_proximity=INLAND`. */

@@ -35,6 +35,31 @@ export const CATEGORY_RULE = { column: CATEGORY_COLUMN, values: OCEAN_PROXIMITY_
 /** The maximum share of rows that may be quarantined before ingest fails. */
 export const DEFAULT_MAX_QUARANTINE_SHARE = 0.01;
 
+/**
+ * The upper bound a request to the service gets where the data has none (counts, income):
+ * beyond it a value is absurd, and training never saw anything near it.
+ */
+export const REQUEST_LIMIT = 1e7;
+
+/** A rule's range as bounds: the lower one inclusive or exclusive, the upper one inclusive. */
+export interface Bounds {
+  lower: number;
+  lowerInclusive: boolean;
+  upper: number;
+}
+
+/** The bounds a value must keep; `limit` caps an open upper end (the service passes REQUEST_LIMIT). */
+export function ruleBounds(rule: NumericRule, limit = Number.POSITIVE_INFINITY): Bounds {
+  return rule.above !== undefined
+    ? { lower: rule.above, lowerInclusive: false, upper: rule.max ?? limit }
+    : { lower: rule.min ?? -limit, lowerInclusive: true, upper: rule.max ?? limit };
+}
+
+/** The rule for a numeric column, or undefined when it has none. */
+export function numericRule(column: string): NumericRule | undefined {
+  return NUMERIC_RULES.find((rule) => rule.column === column);
+}
+
 /** A readable description of a rule's range, e.g. `> 0` or `between -124.5 and -114`. */
 export function describeRange(rule: NumericRule): string {
   if (rule.above !== undefined && rule.max !== undefined)

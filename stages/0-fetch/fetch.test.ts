@@ -5,9 +5,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { UsageError } from "../../lib/cli/command.ts";
+import { UsageError } from "../../lib/cli/program.ts";
 import { sha256 } from "../../lib/io/files.ts";
-import { ensureDataset, fetchCommand, fetchDataset, HOUSING_SHA256 } from "./fetch.ts";
+import { fetchCommand } from "./command.ts";
+import { ensureDataset, fetchDataset, HOUSING_SHA256 } from "./fetch.ts";
 
 const REAL_CSV = new URL("../../../shared/data/housing.csv", import.meta.url).pathname;
 const hasRealCsv = existsSync(REAL_CSV);
@@ -215,6 +216,14 @@ describe("ensureDataset", () => {
 });
 
 describe("fetch command", () => {
+  /** Runs `fetch` as the CLI does, with these options. */
+  const run = (options: Record<string, string>) =>
+    fetchCommand()
+      .exitOverride()
+      .parseAsync(
+        Object.entries(options).flatMap(([name, value]) => [`--${name}`, value]),
+        { from: "user" },
+      );
   function capture() {
     const stdout: string[] = [];
     const stderr: string[] = [];
@@ -229,7 +238,7 @@ describe("fetch command", () => {
   it("prints progress to stderr and the path and sha256 last", async () => {
     const out = join(dir, "data", "housing.csv");
     const output = capture();
-    await fetchCommand.run({ out, url: `${base}/synthetic.csv`, sha256: SYNTHETIC_SHA256 }, []);
+    await run({ out, url: `${base}/synthetic.csv`, sha256: SYNTHETIC_SHA256 });
     expect(output.stderr.join("")).toContain(
       `fetch: ${SYNTHETIC.length} / ${SYNTHETIC.length} bytes`,
     );
@@ -242,7 +251,7 @@ describe("fetch command", () => {
     const out = join(dir, "housing.csv");
     const from = join(dir, "nope.csv");
     capture();
-    const error = await fetchCommand.run({ out, from }, []).catch((caught: unknown) => caught);
+    const error = await run({ out, from }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toBe(
       `fetch: ${from}: no such file (expected the housing CSV to copy)`,
@@ -252,7 +261,7 @@ describe("fetch command", () => {
 
   it("refuses --from together with --url", async () => {
     await expect(
-      fetchCommand.run({ out: join(dir, "x.csv"), from: "a.csv", url: `${base}/housing.csv` }, []),
+      run({ out: join(dir, "x.csv"), from: "a.csv", url: `${base}/housing.csv` }),
     ).rejects.toThrow("give either --from or --url, not both");
   });
 });

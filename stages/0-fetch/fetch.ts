@@ -6,8 +6,6 @@ import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import type { Command } from "../../lib/cli/command.ts";
-import { UsageError } from "../../lib/cli/command.ts";
 import { produceAtomic } from "../../lib/io/files.ts";
 
 /** Where users download the dataset from (the public copy of the Hands-On ML book). */
@@ -153,83 +151,4 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
   return `${error.message}${cause}`;
-}
-
-/** `fetch`: downloads or copies the dataset, printing progress to stderr. */
-export const fetchCommand: Command = {
-  name: "fetch",
-  summary: "Download the California housing CSV (or copy a local file), verifying its sha256.",
-  details:
-    "The file is written to a temp path beside --out and renamed only when its sha256 matches,\n" +
-    "so a failed or corrupt download never replaces an existing file.",
-  options: {
-    out: {
-      type: "string",
-      value: "PATH",
-      default: DEFAULT_DATASET_PATH,
-      description: "where to save the CSV",
-    },
-    from: { type: "string", value: "PATH", description: "copy this local file instead" },
-    url: {
-      type: "string",
-      value: "URL",
-      description: `download from here (default: ${HOUSING_URL})`,
-    },
-    sha256: {
-      type: "string",
-      value: "HEX",
-      description: `expected sha256 (default: ${HOUSING_SHA256})`,
-    },
-  },
-  async run(values, positionals) {
-    if (positionals.length > 0) {
-      throw new UsageError(`fetch takes no positional arguments, got: ${positionals.join(" ")}`);
-    }
-    const str = (name: string) => (typeof values[name] === "string" ? values[name] : undefined);
-    const from = str("from");
-    const url = str("url");
-    if (from && url) throw new UsageError("give either --from or --url, not both");
-    const progress = progressPrinter(process.stderr);
-    let result: FetchResult;
-    try {
-      result = await fetchDataset({
-        dest: str("out") ?? DEFAULT_DATASET_PATH,
-        from,
-        url,
-        sha256: str("sha256"),
-        onProgress: progress.update,
-      });
-    } catch (error) {
-      progress.end();
-      // These messages already say what went wrong and where; a stack trace adds nothing.
-      throw new UsageError(`fetch: ${(error as Error).message}`);
-    }
-    progress.end();
-    console.log(
-      `${result.path} sha256 ${result.sha256} (${result.bytes} bytes from ${result.source})`,
-    );
-  },
-};
-
-/** Prints "N / TOTAL bytes" at most a few times a second: in place on a terminal, else lines. */
-function progressPrinter(stream: NodeJS.WriteStream) {
-  let last = 0;
-  let pending = "";
-  const write = (line: string) => stream.write(stream.isTTY ? `\r${line}` : `${line}\n`);
-  return {
-    update(bytes: number, total: number | null) {
-      pending = `fetch: ${bytes} / ${total ?? "?"} bytes`;
-      const now = Date.now();
-      if (now - last >= (stream.isTTY ? 100 : 1000)) {
-        last = now;
-        write(pending);
-        pending = "";
-      }
-    },
-    end() {
-      if (pending) write(pending);
-      if (stream.isTTY && last > 0) stream.write("\n");
-      pending = "";
-    },
-  };
 }

@@ -1,23 +1,29 @@
 // The ingest stage: raw housing CSV -> validated, imputed Parquet + quarantine + report.
 //
-// The CSV is read by Node in line-aligned chunks and each chunk is parsed and validated by
-// polars on its own, so memory stays bounded whatever the file size (polars' own CSV scan
-// maps the whole file into memory). Kept rows of a large input go to Arrow part files; one
-// streaming pass then imputes the median and writes clean.parquet. The hot pass computes one
-// pass/fail flag per row; reasons and raw text are built only for the rows that fail.
-import { createHash, type Hash } from "node:crypto";
-import { mkdir, open, rm, stat } from "node:fs/promises";
+// The CSV is read in line-aligned chunks (csv.ts) and each chunk is parsed and checked by polars
+// on its own (checks.ts). Kept rows of a large input go to Arrow part files; one streaming pass
+// then imputes the median and writes clean.parquet.
+import { createHash } from "node:crypto";
+import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
+import { InputError } from "../../lib/io/errors.ts";
 import { produceDirAtomic, sha256File, writeJsonAtomic } from "../../lib/io/files.ts";
 import { libraryVersions } from "../../lib/io/versions.ts";
 import {
-  CATEGORY_RULE,
   DEFAULT_MAX_QUARANTINE_SHARE,
-  describeRange,
   NUMERIC_RULES,
   REQUIRED_COLUMNS,
 } from "../../lib/schema/rules.ts";
+import {
+  CHECK_COLUMN,
+  CHECKS,
+  type ChunkSchemas,
+  QUARANTINE_COLUMNS,
+  rawName,
+  validateChunk,
+} from "./checks.ts";
+import { dataChunks, endsWithoutNewline, type Header, readHeader } from "./csv.ts";
 
 export const INGEST_FILES = {
   clean: "clean.parquet",
@@ -52,22 +58,16 @@ export interface IngestReport {
   durationMs: number;
 }
 
-/** An input problem the user must fix: the message says what, where and what is expected. */
-export class InputError extends Error {}
-
-/** Bytes of CSV parsed at a time: enough for polars' parallel parser, small enough to bound memory. */
-const CHUNK_BYTES = 32 * 1024 * 1024;
-
 /** Kept rows stay in memory until this much CSV has been read; past it, they go to disk. */
 const IN_MEMORY_BYTES = 256 * 1024 * 1024;
 
-/** The column that holds, per row, the index in CHECKS of the first rule it breaks (null when ok). */
-const CHECK_COLUMN = "check";
-
-const rawName = (column: string) => `raw_${column}`;
-
-/** The quarantine file's columns, in order. */
-const QUARANTINE_COLUMNS = ["row", "rule", "reason", ...REQUIRED_COLUMNS.map(rawName)];
+/** A one-line summary of an ingest report, for the console and job summaries. */
+export function describeIngest(report: IngestReport): string {
+  const imputed = Object.entries(report.imputed)
+    .map(([column, info]) => `${info.count} ${column} imputed with ${info.value}`)
+    .join(", ");
+  return `${report.rows.read} rows read, ${report.rows.kept} kept, ${report.rows.quarantined} quarantined; ${imputed}`;
+}
 
 /** Runs the ingest stage: validate every row, quarantine failures, impute, write Parquet. */
 export async function runIngest(options: IngestOptions): Promise<IngestReport> {
@@ -141,196 +141,6 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
     return report;
   });
 }
-
-interface Header {
-  /** Column names, trimmed and unquoted. */
-  columns: string[];
-  /** Length of the header line in bytes, line break included: where the data starts. */
-  bytes: number;
-}
-
-/**
- * Reads and checks the header line: the file exists, is not empty, uses commas and
- * has every required column. A UTF-8 BOM and CRLF line endings are accepted.
- */
-async function readHeader(input: string): Promise<Header> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(input, "r");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
-      throw new InputError(
-        `${input}: file not found; run \`npm run data:fetch\` or pass --input PATH`,
-      );
-    }
-    throw new InputError(`${input}: cannot be read (${code ?? (error as Error).message})`);
-  }
-  const buffer = Buffer.alloc(64 * 1024);
-  const { bytesRead } = await handle
-    .read(buffer, 0, buffer.length, 0)
-    .finally(() => handle.close());
-  let text = buffer.subarray(0, bytesRead).toString("utf8");
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === "") {
-    throw new InputError(
-      `${input}: the file is empty; expected a CSV header: ${REQUIRED_COLUMNS.join(",")}`,
-    );
-  }
-  const line = text.split("\n")[0].replace(/\r$/, "");
-  const columns = line.split(",").map((name) => name.trim().replace(/^"(.*)"$/, "$1"));
-  const missing = REQUIRED_COLUMNS.filter((column) => !columns.includes(column));
-  if (missing.length > 0) {
-    const delimiter = [";", "\t", "|"].find(
-      (candidate) => line.split(candidate).length > columns.length,
-    );
-    if (delimiter) {
-      const shown = delimiter === "\t" ? "tab" : `"${delimiter}"`;
-      throw new InputError(
-        `${input}: line 1 is separated by ${shown}, not by commas; save the file as comma-separated CSV`,
-      );
-    }
-    throw new InputError(
-      `${input}: line 1 (header) is missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; found ${columns.join(", ")}`,
-    );
-  }
-  const lineBreak = buffer.subarray(0, bytesRead).indexOf(0x0a);
-  return { columns, bytes: lineBreak === -1 ? bytesRead : lineBreak + 1 };
-}
-
-/** One validation rule as a polars condition, with the words the report and quarantine use. */
-interface Check {
-  /** The name rows are counted under, e.g. `median_income: not a number`. */
-  rule: string;
-  /** True where a row breaks the rule; reads the text `raw_<column>` and the parsed `<column>`. */
-  failed: pl.Expr;
-  column: string;
-  /** The reason written for a failing row, given the column's stripped text. */
-  reason: (text: string) => string;
-}
-
-/** Every check in the order they apply: a row is reported under the first one it fails. */
-const CHECKS: Check[] = (() => {
-  const checks: Check[] = [];
-  for (const rule of NUMERIC_RULES) {
-    const { column } = rule;
-    const text = pl.col(rawName(column));
-    const value = pl.col(column);
-    const blank = text.isNull().or(text.eq(pl.lit("")));
-    if (!rule.imputed) {
-      checks.push({
-        rule: `${column}: missing`,
-        failed: blank,
-        column,
-        reason: () => `${column}: missing value`,
-      });
-    }
-    checks.push({
-      rule: `${column}: not a number`,
-      failed: blank.not().and(value.isNull().or(value.isFinite().not())),
-      column,
-      reason: (found) => `${column}: "${found}" is not a number`,
-    });
-    const low = rule.above !== undefined ? value.ltEq(rule.above) : value.lt(rule.min ?? -Infinity);
-    checks.push({
-      rule: `${column}: out of range`,
-      failed: value.isNotNull().and(low.or(value.gt(rule.max ?? Infinity))),
-      column,
-      reason: (found) =>
-        `${column}: "${found}" is out of range; expected ${describeRange(rule)} (${rule.meaning})`,
-    });
-  }
-  const { column, values } = CATEGORY_RULE;
-  const category = pl.col(rawName(column));
-  checks.push({
-    rule: `${column}: missing`,
-    failed: category.isNull().or(category.eq(pl.lit(""))),
-    column,
-    reason: () => `${column}: missing value`,
-  });
-  checks.push({
-    rule: `${column}: unknown value`,
-    failed: category.isIn(values).not(),
-    column,
-    reason: (found) => `${column}: "${found}" is not one of ${values.join(", ")}`,
-  });
-  return checks;
-})();
-
-const keptColumns = ["row", ...NUMERIC_RULES.map((rule) => rule.column), CATEGORY_RULE.column];
-
-/**
- * The expressions of the per-chunk work, built once: nodejs-polars takes about half a
- * millisecond to build each expression object, which per chunk would add up to more than the
- * checks themselves cost.
- */
-const CHUNK_EXPRESSIONS = (() => {
-  const row = pl.col("row");
-  const failed = pl.col("failed");
-  const check = pl.col(CHECK_COLUMN);
-  let firstFailing = pl.when(CHECKS[0].failed).then(pl.lit(0));
-  for (let index = 1; index < CHECKS.length; index++) {
-    firstFailing = firstFailing.when(CHECKS[index].failed).then(pl.lit(index));
-  }
-  return {
-    /** The text of each column as read, as `raw_<column>`. */
-    textAsRead: [row, ...REQUIRED_COLUMNS.map((column) => pl.col(column).alias(rawName(column)))],
-    /** `raw_<column>` back to `<column>`. */
-    textAsColumns: [
-      row,
-      ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).alias(column)),
-    ],
-    /** The text of each column stripped of blanks, as `raw_<column>`. */
-    textStripped: [
-      row,
-      ...REQUIRED_COLUMNS.map((column) =>
-        pl.col(column).str.stripChars(" \t").alias(rawName(column)),
-      ),
-    ],
-    /** The parsed values (null when not a number) and the category, from `raw_<column>`. */
-    values: [
-      ...NUMERIC_RULES.map((rule) =>
-        pl.col(rawName(rule.column)).cast(pl.Float64, false).alias(rule.column),
-      ),
-      pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
-    ],
-    /**
-     * On values parsed by the CSV reader: whether the row fails a check. There an empty value
-     * is null, which only the imputed column allows; text that is no number never gets here,
-     * as it fails the parse. Agrees with CHECKS (a test holds it to that).
-     */
-    parsedFailed: pl
-      .allHorizontal([
-        ...NUMERIC_RULES.map((rule) => {
-          const value = pl.col(rule.column);
-          const low =
-            rule.above !== undefined ? value.gt(rule.above) : value.gtEq(rule.min ?? -Infinity);
-          const inRange = value
-            .isFinite()
-            .and(low)
-            .and(value.ltEq(rule.max ?? Infinity));
-          return rule.imputed ? value.isNull().or(inRange) : inRange;
-        }),
-        pl.col(CATEGORY_RULE.column).isIn(CATEGORY_RULE.values),
-      ])
-      // Null where a value is empty: a failure, unless the column allows it (above).
-      .fillNull(false)
-      .not()
-      .alias("failed"),
-    anyFailed: pl
-      .anyHorizontal(CHECKS.map((check) => check.failed))
-      // A null check (a comparison with an empty value) is no failure, as in when/then below.
-      .fillNull(false)
-      .alias("failed"),
-    /** Per row, the index in CHECKS of the first check it fails, or null when it passes all. */
-    firstFailing: firstFailing.otherwise(pl.lit(null)).cast(pl.UInt8).alias(CHECK_COLUMN),
-    failed,
-    passed: failed.not(),
-    checkFailed: check.isNotNull(),
-    checkPassed: check.isNull(),
-    kept: keptColumns.map((column) => pl.col(column)),
-  };
-})();
 
 interface FileScan {
   read: number;
@@ -458,138 +268,6 @@ function medianOfCounts(counts: pl.DataFrame[]): number | null {
   return pl.Series("value", middle, pl.Float64).median() as number;
 }
 
-interface ChunkSchemas {
-  /** Every column as text, so that a bad value can be reported as found. */
-  text: Record<string, pl.DataType>;
-  /** The numeric columns as numbers, the others as text. */
-  parsed: Record<string, pl.DataType>;
-}
-
-interface CheckedRows {
-  /** `row`, the parsed values and the category of the rows that pass every check. */
-  kept: pl.DataFrame;
-  /** `row`, `check` and the stripped text `raw_<column>` of the others, or null when none. */
-  failing: pl.DataFrame | null;
-}
-
-/** Parses and checks one chunk of CSV lines; kept and failing rows are in file order. */
-async function validateChunk(
-  input: string,
-  chunk: Buffer,
-  firstRow: number,
-  schemas: ChunkSchemas,
-): Promise<CheckedRows & { rows: number }> {
-  const x = CHUNK_EXPRESSIONS;
-  const readText = (csv: Buffer) => {
-    try {
-      return pl.readCSV(csv, { hasHeader: false, schema: schemas.text, truncateRaggedLines: true });
-    } catch (error) {
-      // Polars reports bad CSV without the file name: add it.
-      throw new InputError(`${input}: could not be read as CSV: ${(error as Error).message}`);
-    }
-  };
-  const viaText = async () => {
-    const text = readText(chunk).withRowIndex("row", firstRow);
-    return { rows: text.height, ...(await checkText(text)) };
-  };
-  // Fastest path: let the CSV reader parse the numbers, which costs less than parsing text and
-  // casting it. It fails when a number column holds text that is no number; and lines only
-  // stand for rows when no quoted value spans lines. The text path below handles those chunks.
-  const parsed = chunk.includes(0x22) ? null : readParsed(chunk, schemas.parsed);
-  if (!parsed) return viaText();
-  const checked = await parsed
-    .lazy()
-    .withRowIndex("row", firstRow)
-    .select(...x.kept, x.parsedFailed)
-    .collect();
-  // Polars' threads filter the kept rows while this one looks for the lines of failing rows.
-  const keeping = checked
-    .lazy()
-    .filter(x.passed)
-    .select(...x.kept)
-    .collect();
-  const failingRows = checked.filter(x.failed).getColumn("row");
-  if (failingRows.length === 0) return { rows: checked.height, kept: await keeping, failing: null };
-
-  // The few rows that fail are read again from their lines, as text, for their reasons.
-  const indexes = (failingRows.toArray() as number[]).map((row) => row - firstRow);
-  const text = readText(linesAt(chunk, indexes));
-  const kept = await keeping;
-  // Never seen; but should lines and rows not match, the whole chunk is read as text instead.
-  if (text.height !== indexes.length) return viaText();
-  const rechecked = await checkStripped(text.withColumns(failingRows).lazy());
-  return { rows: checked.height, kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
-}
-
-/** The chunk parsed with numbers as numbers, or null when a number column holds other text. */
-function readParsed(chunk: Buffer, schema: Record<string, pl.DataType>): pl.DataFrame | null {
-  try {
-    return pl.readCSV(chunk, { hasHeader: false, schema, truncateRaggedLines: true });
-  } catch {
-    return null;
-  }
-}
-
-/** The lines at `indexes` (0-based, ascending) of `chunk`, line breaks included. */
-function linesAt(chunk: Buffer, indexes: number[]): Buffer {
-  const lines: Buffer[] = [];
-  let line = 0;
-  let start = 0;
-  for (const index of indexes) {
-    for (; line < index; line++) start = chunk.indexOf(0x0a, start) + 1;
-    const end = chunk.indexOf(0x0a, start);
-    lines.push(chunk.subarray(start, end === -1 ? chunk.length : end + 1));
-  }
-  return Buffer.concat(lines);
-}
-
-/** Checks text rows (`row` and the text of each column). */
-async function checkText(rows: pl.DataFrame): Promise<CheckedRows> {
-  const x = CHUNK_EXPRESSIONS;
-  // Fast path: check the text as read, without stripping blanks (which costs more than the
-  // rest of the checks together). A value with blanks around it never parses as a number nor
-  // matches a category, so such a row fails here and is checked again, stripped.
-  const asRead = await rows
-    .lazy()
-    .select(...x.textAsRead)
-    .withColumns(...x.values)
-    .withColumns(x.anyFailed)
-    .collect();
-  const kept = await asRead
-    .lazy()
-    .filter(x.passed)
-    .select(...x.kept)
-    .collect();
-  if (kept.height === asRead.height) return { kept, failing: null };
-  const rechecked = await checkStripped(
-    asRead
-      .lazy()
-      .filter(x.failed)
-      .select(...x.textAsColumns),
-  );
-  return { kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
-}
-
-/** Checks text rows (`row` and the text of each column) with the text stripped of blanks. */
-async function checkStripped(rows: pl.LazyDataFrame): Promise<CheckedRows> {
-  const x = CHUNK_EXPRESSIONS;
-  const checked = await rows
-    .select(...x.textStripped)
-    .withColumns(...x.values)
-    .withColumns(x.firstFailing)
-    .collect();
-  const failing = checked.filter(x.checkFailed);
-  return {
-    kept: checked.filter(x.checkPassed).select(...keptColumns),
-    failing: failing.height > 0 ? failing : null,
-  };
-}
-
-/** `kept` with `more` kept rows, in file order. */
-function withKept(kept: pl.DataFrame, more: pl.DataFrame): pl.DataFrame {
-  return more.height === 0 ? kept : kept.vstack(more).sort("row");
-}
-
 /** The quarantine rows of a chunk's failing rows; counts them and keeps the first few for errors. */
 function quarantineRows(failing: pl.DataFrame, scan: FileScan): pl.DataFrame {
   const checkIndexes = failing.getColumn(CHECK_COLUMN).toArray() as number[];
@@ -618,77 +296,6 @@ function quarantineRows(failing: pl.DataFrame, scan: FileScan): pl.DataFrame {
     .select(...QUARANTINE_COLUMNS);
 }
 
-/**
- * The data part of `input` (after the header) in pieces of about CHUNK_BYTES, each ending at a
- * line break outside quotes so polars can parse it alone. `hash` sees every byte of the file.
- * A piece is valid only until the next one is asked for: its buffer is then reused.
- */
-async function* dataChunks(input: string, headerBytes: number, hash: Hash): AsyncGenerator<Buffer> {
-  const handle = await open(input, "r");
-  let position = 0;
-  const readInto = async (buffer: Buffer, offset: number, length: number) => {
-    const { bytesRead } = await handle.read(buffer, offset, length, position);
-    position += bytesRead;
-    hash.update(buffer.subarray(offset, offset + bytesRead));
-    return bytesRead;
-  };
-  // Two buffers, so that the next piece is read and hashed while polars works on this one.
-  const buffers = [Buffer.alloc(Math.max(CHUNK_BYTES, headerBytes)), Buffer.alloc(CHUNK_BYTES)];
-  let current = 0;
-  // Bytes at the start of the current buffer: an incomplete line left over from the last piece.
-  let carried = 0;
-  let reading = Promise.resolve(0);
-  try {
-    await readInto(buffers[current], 0, headerBytes);
-    reading = readInto(buffers[current], 0, buffers[current].length);
-    for (;;) {
-      const bytesRead = await reading;
-      let buffer = buffers[current];
-      const filled = carried + bytesRead;
-      if (bytesRead === 0) {
-        if (filled > 0) yield buffer.subarray(0, filled);
-        return;
-      }
-      const end = endOfLastRecord(buffer, filled);
-      if (end === 0) {
-        if (filled === buffer.length) {
-          // One line longer than the buffer: grow it rather than split the line.
-          buffer = Buffer.concat([buffer, Buffer.alloc(buffer.length)]);
-          buffers[current] = buffer;
-        }
-        carried = filled;
-        reading = readInto(buffer, filled, buffer.length - filled);
-        continue;
-      }
-      const next = 1 - current;
-      if (buffers[next].length < buffer.length) buffers[next] = Buffer.alloc(buffer.length);
-      carried = buffer.copy(buffers[next], 0, end, filled);
-      reading = readInto(buffers[next], carried, buffers[next].length - carried);
-      current = next;
-      yield buffer.subarray(0, end);
-    }
-  } finally {
-    // Let a read still under way finish before the file is closed under it.
-    await reading.catch(() => {});
-    await handle.close();
-  }
-}
-
-/** Where the last complete CSV record in `buffer[0, filled)` ends: after a line break outside quotes. */
-function endOfLastRecord(buffer: Buffer, filled: number): number {
-  const data = buffer.subarray(0, filled);
-  // Without quotes every line break ends a record; the byte scan below is only for quoted text.
-  if (data.indexOf(0x22) === -1) return data.lastIndexOf(0x0a) + 1;
-  let inQuotes = false;
-  let end = 0;
-  for (let i = 0; i < filled; i++) {
-    const byte = data[i];
-    if (byte === 0x22) inQuotes = !inQuotes;
-    else if (byte === 0x0a && !inQuotes) end = i + 1;
-  }
-  return end;
-}
-
 async function tooManyFailures(
   input: string,
   first: { row: number; reason: string }[],
@@ -700,7 +307,7 @@ async function tooManyFailures(
   const percent = (share: number) => `${(share * 100).toFixed(share < 0.1 ? 2 : 1)}%`;
   const lastLineHint = (await endsWithoutNewline(input)) ? " (the last line may be truncated)" : "";
   return [
-    `${input}: ${quarantined} of ${read} rows (${percent(quarantined / read)}) failed validation, more than the allowed ${percent(maxShare)} (--max-quarantine).`,
+    `${input}: ${quarantined} of ${read} rows (${percent(quarantined / read)}) failed validation, more than the allowed ${percent(maxShare)} (max-quarantine, params.json ingest.maxQuarantineShare).`,
     ...first.map(
       (failure) =>
         `  row ${failure.row}, column ${failure.reason}${lastLineHint && failure.row === read + 1 ? lastLineHint : ""}`,
@@ -710,17 +317,4 @@ async function tooManyFailures(
       .map(([rule, count]) => `${rule} (${count})`)
       .join(", ")}`,
   ].join("\n");
-}
-
-async function endsWithoutNewline(path: string): Promise<boolean> {
-  const { size } = await stat(path);
-  if (size === 0) return false;
-  const handle = await open(path, "r");
-  try {
-    const last = Buffer.alloc(1);
-    await handle.read(last, 0, 1, size - 1);
-    return last[0] !== 0x0a;
-  } finally {
-    await handle.close();
-  }
 }

@@ -2,10 +2,15 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type FeatureSchema, featureVector, type RawRecord } from "../../lib/schema/features.ts";
+import {
+  type FeatureSchema,
+  featureVector,
+  type RawRecord,
+  SPLIT_COLUMN,
+} from "../../lib/schema/features.ts";
 import { housingCsv, REAL_HOUSING_CSV, tempDir } from "../../test/support/housing.ts";
 import { runIngest } from "../1-ingest/ingest.ts";
-import { runFeatures, SPLIT_COLUMN } from "./features.ts";
+import { runFeatures } from "./features.ts";
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -2,20 +2,22 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
+import { InputError } from "../../lib/io/errors.ts";
 import { produceDirAtomic, sha256, sha256File, writeJsonAtomic } from "../../lib/io/files.ts";
 import { libraryVersions } from "../../lib/io/versions.ts";
-import { buildFeatureSchema, type FeatureSchema, oneHotName } from "../../lib/schema/features.ts";
-import { INGEST_FILES, type IngestReport, InputError } from "../1-ingest/ingest.ts";
+import {
+  buildFeatureSchema,
+  FEATURES_FILES,
+  type FeatureSchema,
+  oneHotName,
+  SPLIT_COLUMN,
+} from "../../lib/schema/features.ts";
+import { INGEST_FILES, type IngestReport } from "../1-ingest/ingest.ts";
 
-export const FEATURES_FILES = {
-  features: "features.parquet",
-  schema: "feature_schema.json",
-  split: "split.json",
-  report: "features.json",
-} as const;
-
-/** The column that holds each row's side of the split: "train" or "test". */
-export const SPLIT_COLUMN = "split";
+/** A one-line summary of a features report. */
+export function describeFeatures(report: FeaturesReport): string {
+  return `${report.rows} rows, ${report.features.length} features; split ${report.split.rows.train} train / ${report.split.rows.test} test`;
+}
 
 export interface FeaturesOptions {
   /** The ingest stage's output folder. */

@@ -1,7 +1,6 @@
 // The train stage: features -> a trained forest written as a model bundle (model file +
 // manifest with params, metrics, importances, schema and lineage).
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -10,9 +9,11 @@ import {
   ML_RANDOM_FOREST_FORMAT,
   MODEL_NAME,
   type ModelManifest,
+  writeBundle,
 } from "../../lib/bundle/bundle.ts";
 import { type Dataset, loadSplit } from "../../lib/bundle/dataset.ts";
 import { regressionMetrics } from "../../lib/bundle/metrics.ts";
+import type { Shard } from "../../lib/cli/settings.ts";
 import { Forest, type ForestPredictor, mergeForests, oobRmse } from "../../lib/forest/forest.ts";
 import {
   type MlRandomForestModel,
@@ -22,11 +23,13 @@ import { deserializeForest, FOREST_FORMAT, serializeForest } from "../../lib/for
 import type { ForestParams } from "../../lib/forest/params.ts";
 import { trainForest } from "../../lib/forest/train.ts";
 import { produceDirAtomic, sha256, writeFileAtomic, writeJsonAtomic } from "../../lib/io/files.ts";
+import { packageVersion } from "../../lib/io/versions.ts";
 import type { Engine } from "../../lib/params/params.ts";
-import { FEATURES_FILES, type FeaturesReport } from "../2-features/features.ts";
+import { FEATURES_FILES } from "../../lib/schema/features.ts";
+import type { FeaturesReport } from "../2-features/features.ts";
 
 export interface TrainContext {
-  /** The commit that produced the model; read from git or GITHUB_SHA when absent. */
+  /** The commit that produced the model (the adapter passes GITHUB_SHA); git's HEAD when absent. */
   commit?: string | null;
   run?: { id: string; url: string } | null;
 }
@@ -36,13 +39,30 @@ export interface TrainOptions {
   outDir: string;
   params: ForestParams & { engine?: Engine };
   /** Train only shard `index` of `count` (trees split evenly); merge the shards with runMerge. */
-  shard?: { index: number; count: number };
+  shard?: Shard;
   workers?: number;
   context?: TrainContext;
   onProgress?: (done: number, total: number) => void;
 }
 
 export const SHARD_FILE = "shard.json";
+
+/** A one-line summary of a trained bundle. */
+export function describeModel(manifest: ModelManifest): string {
+  const { validation, oob } = manifest.metrics;
+  return `${manifest.params.nEstimators} trees; validation RMSE ${validation.rmse.toFixed(0)}, MAE ${validation.mae.toFixed(0)}, R² ${validation.r2.toFixed(3)}${oob ? `; OOB RMSE ${oob.rmse.toFixed(0)}` : ""}`;
+}
+
+/** What training one shard yields: its index and the trees it grew, [start, end). */
+export interface ShardResult {
+  shard: number;
+  trees: [number, number];
+}
+
+/** True when runTrain trained one shard (no bundle yet: merge the shards). */
+export function isShardResult(result: ModelManifest | ShardResult): result is ShardResult {
+  return typeof result.shard === "number" && Array.isArray(result.trees);
+}
 
 /** The trees shard `index` of `count` grows: an even split of the forest's trees. */
 export function shardTreeRange(
@@ -87,7 +107,7 @@ function fromForest(forest: Forest, train: Dataset): TrainedModel {
 function fromMlRandomForest(model: MlRandomForestModel): TrainedModel {
   return {
     predictor: model,
-    engine: { name: "ml-random-forest", version: dependencyVersion("ml-random-forest") },
+    engine: { name: "ml-random-forest", version: packageVersion("ml-random-forest") },
     bytes: new TextEncoder().encode(JSON.stringify(model.toJSON())),
     format: ML_RANDOM_FOREST_FORMAT,
     importances: null,
@@ -96,16 +116,14 @@ function fromMlRandomForest(model: MlRandomForestModel): TrainedModel {
 }
 
 /** Trains the forest (or one shard of it) and writes the bundle to outDir. */
-export async function runTrain(
-  options: TrainOptions,
-): Promise<ModelManifest | { shard: number; trees: [number, number] }> {
+export async function runTrain(options: TrainOptions): Promise<ModelManifest | ShardResult> {
   const started = Date.now();
   const { engine = "forest", ...params } = options.params;
   const { train, test, schema } = await loadSplit(options.featuresDir);
   let model: Forest | MlRandomForestModel;
   if (engine === "ml-random-forest") {
     if (options.shard) {
-      throw new Error("--shard: the ml-random-forest engine cannot be sharded; use engine forest");
+      throw new Error("shard: the ml-random-forest engine cannot be sharded; use engine forest");
     }
     model = trainWithMlRandomForest(train, params);
   } else {
@@ -118,7 +136,7 @@ export async function runTrain(
       onProgress: options.onProgress,
     });
     if (options.shard && range) {
-      const shard = { shard: options.shard.index, trees: range };
+      const shard: ShardResult = { shard: options.shard.index, trees: range };
       const fitSeconds = (Date.now() - started) / 1000;
       const bytes = serializeForest(model);
       await produceDirAtomic(options.outDir, async (dir) => {
@@ -134,7 +152,7 @@ export async function runTrain(
   }
   const fitSeconds = (Date.now() - started) / 1000;
   const trained = model instanceof Forest ? fromForest(model, train) : fromMlRandomForest(model);
-  return writeBundle(trained, {
+  return writeTrainedBundle(trained, {
     ...options,
     params,
     train,
@@ -165,7 +183,7 @@ export async function runMerge(options: {
   }
   const forest = mergeForests(shards);
   const { train, test, schema } = await loadSplit(options.featuresDir);
-  return writeBundle(fromForest(forest, train), {
+  return writeTrainedBundle(fromForest(forest, train), {
     ...options,
     params: forest.params,
     train,
@@ -175,7 +193,7 @@ export async function runMerge(options: {
   });
 }
 
-async function writeBundle(
+async function writeTrainedBundle(
   model: TrainedModel,
   options: {
     featuresDir: string;
@@ -215,7 +233,7 @@ async function writeBundle(
       testRows: test.nRows,
     },
     git: { commit: options.context?.commit ?? (await currentCommit()) },
-    run: options.context?.run ?? runFromEnvironment(),
+    run: options.context?.run ?? null,
     createdAt: new Date().toISOString(),
     durations: { ...options.durations, scoreSeconds: (Date.now() - scoring) / 1000 },
     model: {
@@ -225,43 +243,15 @@ async function writeBundle(
       format: model.format,
     },
   };
-  await produceDirAtomic(options.outDir, async (dir) => {
-    await writeFileAtomic(join(dir, BUNDLE_FILES.model), bytes);
-    await writeJsonAtomic(join(dir, BUNDLE_FILES.manifest), manifest);
-    await writeJsonAtomic(join(dir, BUNDLE_FILES.metrics), metrics);
-  });
-  return manifest;
+  return writeBundle(options.outDir, { model: bytes, manifest });
 }
 
-/** The version of an installed dependency, e.g. ml-random-forest. */
-function dependencyVersion(name: string): string {
-  const url = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-  return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
-}
-
-/** This project's version: the version of the `forest` engine. */
-function packageVersion(): string {
-  const url = new URL("../../package.json", import.meta.url);
-  return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
-}
-
-/** The commit checked out in `dir`: GITHUB_SHA inside Actions, else git's HEAD. */
+/** The commit checked out in `dir` (git's HEAD), or null outside a git checkout. */
 export async function currentCommit(dir = process.cwd()): Promise<string | null> {
-  if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
   try {
     const { stdout } = await promisify(execFile)("git", ["rev-parse", "HEAD"], { cwd: dir });
     return stdout.trim();
   } catch {
     return null;
   }
-}
-
-/** The Actions run (id and URL) when running inside GitHub Actions. */
-export function runFromEnvironment(): { id: string; url: string } | null {
-  const { GITHUB_RUN_ID, GITHUB_SERVER_URL, GITHUB_REPOSITORY } = process.env;
-  if (!GITHUB_RUN_ID || !GITHUB_REPOSITORY) return null;
-  return {
-    id: GITHUB_RUN_ID,
-    url: `${GITHUB_SERVER_URL ?? "https://github.com"}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}`,
-  };
 }

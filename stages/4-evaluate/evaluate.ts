@@ -6,8 +6,9 @@ import { type LoadedBundle, type RegressionMetrics, readBundle } from "../../lib
 import { type Dataset, loadSide, readFeatureSchema } from "../../lib/bundle/dataset.ts";
 import { regressionMetrics } from "../../lib/bundle/metrics.ts";
 import { produceDirAtomic, writeFileAtomic, writeJsonAtomic } from "../../lib/io/files.ts";
-import { type FeatureSchema, oneHotName } from "../../lib/schema/features.ts";
-import { FEATURES_FILES, type SplitInfo } from "../2-features/features.ts";
+import type { EvaluationSummary, HoldoutScore } from "../../lib/registry/types.ts";
+import { FEATURES_FILES, type FeatureSchema, oneHotName } from "../../lib/schema/features.ts";
+import type { SplitInfo } from "../2-features/features.ts";
 import { importancesSpec, predictedVsActualSpec, renderSvg, residualsSpec } from "./plots.ts";
 
 export const EVALUATION_FILES = {
@@ -29,6 +30,12 @@ export interface GateRule {
   detail: string;
 }
 
+/** Histogram of residuals (predicted - actual) and the calibration by decile of the prediction. */
+export interface ResidualSummary {
+  residuals: EvaluationSummary["residuals"];
+  calibration: EvaluationSummary["calibration"];
+}
+
 export interface EvaluationReport {
   stage: "evaluate";
   passed: boolean;
@@ -39,6 +46,8 @@ export interface EvaluationReport {
   rules: GateRule[];
   holdout: { rows: number; testRowsSha256: string };
   thresholds: { rmseThreshold: number; tolerance: number };
+  /** The candidate's residuals, summarised. */
+  errors: ResidualSummary;
   createdAt: string;
 }
 
@@ -119,6 +128,7 @@ export async function runEvaluate(options: EvaluateOptions): Promise<EvaluationR
     production = scoreModel(productionBundle, options.production.version, holdout, schema);
   }
   const rules = applyGate(candidate, production, options.rmseThreshold, options.tolerance);
+  const predicted = candidateBundle.model.predict(holdout.x, holdout.nRows);
   const failed = rules.filter((rule) => !rule.passed);
   const report: EvaluationReport = {
     stage: "evaluate",
@@ -129,10 +139,10 @@ export async function runEvaluate(options: EvaluateOptions): Promise<EvaluationR
     rules,
     holdout: { rows: holdout.nRows, testRowsSha256: split.testRowsSha256 },
     thresholds: { rmseThreshold: options.rmseThreshold, tolerance: options.tolerance },
+    errors: residualSummary(holdout.y, predicted),
     createdAt: new Date().toISOString(),
   };
 
-  const predicted = candidateBundle.model.predict(holdout.x, holdout.nRows);
   await produceDirAtomic(options.outDir, async (dir) => {
     // A sample keeps the scatter readable and the SVG small.
     const step = Math.max(1, Math.floor(holdout.nRows / 2000));
@@ -153,6 +163,81 @@ export async function runEvaluate(options: EvaluateOptions): Promise<EvaluationR
     await writeJsonAtomic(join(dir, EVALUATION_FILES.evaluation), report);
   });
   return report;
+}
+
+/** Writes report.md and evaluation.json for `report` again (after the candidate got its version). */
+export async function rewriteReport(outDir: string, report: EvaluationReport): Promise<void> {
+  await writeFileAtomic(join(outDir, EVALUATION_FILES.report), evaluationMarkdown(report));
+  await writeJsonAtomic(join(outDir, EVALUATION_FILES.evaluation), report);
+}
+
+/** A residual histogram (about 30 bins of a round width) and the mean prediction and truth per
+ * decile of the prediction: enough to draw both plots again without the rows. */
+export function residualSummary(truth: Float64Array, predicted: Float64Array): ResidualSummary {
+  const n = truth.length;
+  const residuals = Array.from(predicted, (value, r) => value - truth[r]);
+  const [low, high] = residuals.reduce(
+    ([min, max], value) => [Math.min(min, value), Math.max(max, value)],
+    [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+  );
+  const span = n > 0 ? Math.max(high - low, 1) : 1;
+  const magnitude = 10 ** Math.floor(Math.log10(span / 30));
+  const binWidth =
+    [1, 2, 5, 10].map((step) => step * magnitude).find((w) => span / w <= 30) ?? span;
+  const counts = new Map<number, number>();
+  for (const value of residuals) {
+    const start = Math.floor(value / binWidth) * binWidth;
+    counts.set(start, (counts.get(start) ?? 0) + 1);
+  }
+  const bins = [...counts.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([start, count]) => ({ start, count }));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => predicted[a] - predicted[b]);
+  const calibration: ResidualSummary["calibration"] = [];
+  for (let decile = 0; decile < 10 && n > 0; decile++) {
+    const rows = order.slice(Math.floor((decile * n) / 10), Math.floor(((decile + 1) * n) / 10));
+    if (rows.length === 0) continue;
+    const mean = (values: (r: number) => number) =>
+      rows.reduce((sum, r) => sum + values(r), 0) / rows.length;
+    calibration.push({
+      predicted: mean((r) => predicted[r]),
+      actual: mean((r) => truth[r]),
+      rows: rows.length,
+    });
+  }
+  return { residuals: { binWidth, bins }, calibration };
+}
+
+function holdoutScore(rows: number, metrics: RegressionMetrics): HoldoutScore {
+  return { rows, rmse: metrics.rmse, mae: metrics.mae, r2: metrics.r2 };
+}
+
+/** The evaluation as the registry records it with the version (small enough for a tag message). */
+export function evaluationSummary(report: EvaluationReport): EvaluationSummary {
+  const segments = (score: ModelScore) =>
+    Object.fromEntries(
+      Object.entries(score.segments).map(([name, segment]) => [
+        name,
+        holdoutScore(segment.rows, segment),
+      ]),
+    );
+  return {
+    passed: report.passed,
+    reason: report.reason,
+    thresholds: report.thresholds,
+    holdout: holdoutScore(report.holdout.rows, report.candidate.metrics),
+    segments: segments(report.candidate),
+    production: report.production
+      ? {
+          version: report.production.version,
+          rmse: report.production.metrics.rmse,
+          segments: segments(report.production),
+        }
+      : null,
+    residuals: report.errors.residuals,
+    calibration: report.errors.calibration,
+    evaluatedAt: report.createdAt,
+  };
 }
 
 function assertSameFeatures(bundle: LoadedBundle, schema: FeatureSchema, version: string): void {

@@ -3,10 +3,12 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLocalBackend } from "../../lib/registry/local-backend.ts";
 import { createLocalProposer } from "../../lib/registry/local-proposer.ts";
+import { DEPLOY_FILE } from "../../lib/registry/pointer.ts";
+import type { PromotionTarget } from "../../lib/registry/proposal.ts";
 import { registryOnBackend } from "../../lib/registry/registry.ts";
 import { createTempRepo, type TempRepo } from "../../test/support/git-repo.ts";
 import { writeModelBundle } from "../../test/support/model-bundle.ts";
-import { DEPLOY_FILE, type PromotionTarget, preparePromotion, prepareRollback } from "./promote.ts";
+import { preparePromotion, prepareRollback } from "./promote.ts";
 
 let repo: TempRepo;
 let target: PromotionTarget;
@@ -129,7 +131,7 @@ describe("local promotion", () => {
 
   it("says so when there is nothing to roll back to", async () => {
     await expect(prepareRollback(target)).rejects.toThrow(
-      /no earlier production version of house-price to roll back to \(now: none\); pass --to <version>/,
+      /no earlier production version of house-price to roll back to \(now: none\); set to, the version to roll back to/,
     );
   });
 });

@@ -1,20 +1,15 @@
-import type { ChangeProposer, ProposalResult } from "../../lib/registry/proposal.ts";
+import { STAGES } from "../../lib/bundle/bundle.ts";
+import {
+  DEPLOY_FILE,
+  type DeployPointer,
+  deployPointer,
+  parseDeployPointer,
+} from "../../lib/registry/pointer.ts";
+import type { PromotionTarget, ProposalResult } from "../../lib/registry/proposal.ts";
 import type { Lineage, ModelVersion, Registry } from "../../lib/registry/types.ts";
 
 // Promotion and rollback as reviewable changes to deploy/production.json: a branch, a commit and
 // (on GitHub) a pull request whose body is the report, with one comment found by a hidden marker.
-
-export const DEPLOY_FILE = "deploy/production.json";
-export const PRODUCTION_STAGE = "production";
-
-/** What deploy/production.json holds: the one model version production serves. */
-export interface DeployPointer {
-  name: string;
-  version: string;
-  tag: string;
-  asset: string;
-  sha256: string;
-}
 
 export interface DeployProposal extends ProposalResult {
   kind: "promotion" | "rollback";
@@ -23,43 +18,9 @@ export interface DeployProposal extends ProposalResult {
   from: string | null;
 }
 
-export interface PromotionTarget {
-  registry: Registry;
-  proposer: ChangeProposer;
-}
-
 /** The marker of a model's promotion (or rollback) comment, e.g. `<!-- house-price-promotion -->`. */
 export function proposalMarker(name: string, kind: DeployProposal["kind"]): string {
   return `<!-- ${name}-${kind} -->`;
-}
-
-/** deploy/production.json's content for `version`. */
-export function deployPointer(version: ModelVersion): DeployPointer {
-  if (!version.lineage) {
-    throw new Error(
-      `${version.tag} has no lineage in its tag message, so its model sha256 is unknown`,
-    );
-  }
-  return {
-    name: version.name,
-    version: version.version,
-    tag: version.tag,
-    asset: version.lineage.model.file,
-    sha256: version.lineage.model.sha256,
-  };
-}
-
-/** Parses deploy/production.json; null when it is absent or not a pointer. */
-export function parseDeployPointer(content: string | null): DeployPointer | null {
-  if (!content) return null;
-  try {
-    const value = JSON.parse(content) as Partial<DeployPointer>;
-    return typeof value.version === "string" && typeof value.tag === "string"
-      ? (value as DeployPointer)
-      : null;
-  } catch {
-    return null;
-  }
 }
 
 async function deployable(registry: Registry, ref: string): Promise<ModelVersion> {
@@ -125,7 +86,7 @@ async function currentDeployment(
     );
     return { pointer, version: version ?? null };
   }
-  const staged = await target.registry.stageVersion(PRODUCTION_STAGE);
+  const staged = await target.registry.stageVersion(STAGES.production);
   return { pointer: null, version: staged?.version ?? null };
 }
 
@@ -185,7 +146,7 @@ export async function prepareRollback(
   let to = options.to;
   if (!to) {
     const versions = await registry.list();
-    const history = await registry.history(PRODUCTION_STAGE);
+    const history = await registry.history(STAGES.production);
     const previous = history
       .filter(
         (event) => event.kind === "assignment" && event.version && event.version !== currentVersion,
@@ -195,7 +156,7 @@ export async function prepareRollback(
       .find((version) => version && !version.deprecated);
     if (!previous) {
       throw new Error(
-        `no earlier ${PRODUCTION_STAGE} version of ${registry.name} to roll back to (now: ${currentVersion ?? "none"}); pass --to <version>`,
+        `no earlier ${STAGES.production} version of ${registry.name} to roll back to (now: ${currentVersion ?? "none"}); set to, the version to roll back to`,
       );
     }
     to = previous.version;
@@ -203,7 +164,7 @@ export async function prepareRollback(
   const version = await deployable(registry, to);
   if (version.version === currentVersion) {
     throw new Error(
-      `${version.tag} is already what ${DEPLOY_FILE} points at; pick another version with --to`,
+      `${version.tag} is already what ${DEPLOY_FILE} points at; set to, another version to roll back to`,
     );
   }
   const report =

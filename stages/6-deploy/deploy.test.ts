@@ -80,7 +80,7 @@ describe("deploy stage", () => {
     await expect(
       runDeploy({ registry, pointerFile: join(repo.dir, "none.json"), modelsDir }),
     ).rejects.toThrow(
-      /none\.json: not found; merge a promotion pull request first, or pass --version/,
+      /none\.json: not found; merge a promotion pull request first, or set version/,
     );
   });
 });

@@ -2,16 +2,11 @@
 // verify it, place it where the server loads it (atomic symlink swap), assign production.
 import { readFile, rename, rm, stat, symlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { readBundle } from "../../lib/bundle/bundle.ts";
+import { readBundle, STAGES } from "../../lib/bundle/bundle.ts";
 import { tempPathFor } from "../../lib/io/files.ts";
 import { fetchBundle } from "../../lib/registry/fetch-bundle.ts";
+import { DEPLOY_FILE, type DeployPointer, parseDeployPointer } from "../../lib/registry/pointer.ts";
 import type { Registry } from "../../lib/registry/types.ts";
-import {
-  DEPLOY_FILE,
-  type DeployPointer,
-  PRODUCTION_STAGE,
-  parseDeployPointer,
-} from "../5-promote/promote.ts";
 
 export const DEFAULT_MODELS_DIR = "deploy/models";
 /** The name under the models folder that the server watches: a symlink to the live version. */
@@ -45,7 +40,7 @@ export async function readDeployPointer(path = DEPLOY_FILE): Promise<DeployPoint
   const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") {
       throw new Error(
-        `${path}: not found; merge a promotion pull request first, or pass --version`,
+        `${path}: not found; merge a promotion pull request first, or set version to the registered version to deploy`,
       );
     }
     throw error;
@@ -90,7 +85,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const assignment =
     options.assign === false
       ? null
-      : await options.registry.assign(details.version, PRODUCTION_STAGE);
+      : await options.registry.assign(details.version, STAGES.production);
   return {
     version: details.version,
     tag: details.tag,

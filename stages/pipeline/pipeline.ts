@@ -5,15 +5,12 @@ import type { ModelManifest } from "../../lib/bundle/bundle.ts";
 import { progressPrinter } from "../../lib/io/progress.ts";
 import type { PipelineParams } from "../../lib/params/params.ts";
 import { createPromotionTarget } from "../../lib/registry/create-registry.ts";
+import type { PromotionTarget } from "../../lib/registry/proposal.ts";
 import { ensureDataset } from "../0-fetch/fetch.ts";
-import { describeIngest } from "../1-ingest/command.ts";
-import { runIngest } from "../1-ingest/ingest.ts";
-import { describeFeatures } from "../2-features/command.ts";
-import { runFeatures } from "../2-features/features.ts";
-import { describeModel } from "../3-train/command.ts";
-import { currentCommit, runTrain } from "../3-train/train.ts";
+import { describeIngest, runIngest } from "../1-ingest/ingest.ts";
+import { describeFeatures, runFeatures } from "../2-features/features.ts";
+import { currentCommit, describeModel, runTrain } from "../3-train/train.ts";
 import { evaluateCandidate } from "../4-evaluate/candidate.ts";
-import type { PromotionTarget } from "../5-promote/promote.ts";
 import { preparePromotion } from "../5-promote/promote.ts";
 import { CURRENT_LINK, DEFAULT_MODELS_DIR, runDeploy } from "../6-deploy/deploy.ts";
 
@@ -87,18 +84,20 @@ export const PIPELINE_STAGES: PipelineStage[] = [
     name: "train",
     async run(options, state) {
       const { workDir, params } = options;
-      const bundleDir = join(workDir, "train");
+      const progress = progressPrinter("  train", "trees");
       const manifest = (await runTrain({
         featuresDir: join(workDir, "features"),
-        outDir: bundleDir,
+        outDir: join(workDir, "train"),
         params: params.train,
         context: { commit: await currentCommit(options.repoDir) },
-        onProgress: progressPrinter("  train", "trees"),
+        onProgress: progress.update,
       })) as ModelManifest;
+      progress.end();
       const { registry } = await registryOf(options, state);
-      const registered = await registry.register(bundleDir);
-      state.version = registered.version;
-      return `${describeModel(manifest)}; ${registered.created ? "registered" : "already registered as"} ${registered.tag}`;
+      const known = (await registry.list()).find(
+        (version) => version.lineage?.model.sha256 === manifest.model.sha256,
+      );
+      return `${describeModel(manifest)}; ${known ? `already registered as ${known.tag}` : "a new model"}`;
     },
   },
   {
@@ -108,12 +107,13 @@ export const PIPELINE_STAGES: PipelineStage[] = [
       const result = await evaluateCandidate({
         registry,
         featuresDir: join(options.workDir, "features"),
+        bundleDir: join(options.workDir, "train"),
         workDir: join(options.workDir, "evaluate"),
-        version: state.version,
         ...options.params.evaluate,
       });
+      state.version = result.version;
       state.report = join(result.reportDir, "report.md");
-      return `hold-out RMSE ${result.report.candidate.metrics.rmse.toFixed(0)} passed the gate; assigned ${result.stagingTag}`;
+      return `${result.created ? "registered" : "already registered as"} ${result.tag}; hold-out RMSE ${result.report.candidate.metrics.rmse.toFixed(0)} passed the gate; assigned ${result.stagingTag}`;
     },
   },
   {

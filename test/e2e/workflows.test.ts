@@ -137,9 +137,11 @@ describe.skipIf(skipReason !== null)("workflows end to end with act", () => {
       expect(Object.keys(artifacts).sort()).toEqual(["evaluation", "features", "ingest", "model"]);
       for (const size of Object.values(artifacts)) expect(size).toBeGreaterThan(0);
 
-      // The same data, params and seeds as the failed run: the same model, so the same version.
+      // The same data, params and seeds as the failed run: the same model, so the same version
+      // (evaluate registers the trained bundle; the release was complete when first published).
       const [train] = jobsOf(passing, "train");
-      expect(train.outputs.version).toBe("v1.0.0");
+      expect(jobsOf(passing, "evaluate")[0].outputs.version).toBe("v1.0.0");
+      expect(jobsOf(passing, "evaluate")[0].outputs.created).toBe("false");
       expect(train.outputs["model-sha256"]).toMatch(/^[0-9a-f]{64}$/);
       expect(JSON.parse(train.outputs.metrics).validation.rmse).toBeGreaterThan(0);
 
@@ -195,7 +197,7 @@ describe.skipIf(skipReason !== null)("workflows end to end with act", () => {
       const [merge] = jobsOf(sharded, "merge");
       const [single] = jobsOf(passing, "train");
       expect(merge.outputs["model-sha256"]).toBe(single.outputs["model-sha256"]);
-      expect(merge.outputs.version).toBe("v1.0.0");
+      expect(jobsOf(sharded, "evaluate")[0].outputs.version).toBe("v1.0.0");
       // The promotion PR is updated, not opened twice.
       expect(standIn.pulls.filter((pull) => pull.state === "open")).toHaveLength(1);
     },

@@ -1,14 +1,18 @@
 // Small trained model bundles for tests: a synthetic housing dataset built with the schema's own
 // featureVector, a few trees trained by the real forest engine, and a bundle folder (model.bin,
 // manifest.json, metrics.json) whose manifest checksum matches, as the train stage writes it.
-import { join } from "node:path";
-import { BUNDLE_FILES, MODEL_NAME, type ModelManifest } from "../../lib/bundle/bundle.ts";
+import {
+  BUNDLE_FILES,
+  MODEL_NAME,
+  type ModelManifest,
+  writeBundle,
+} from "../../lib/bundle/bundle.ts";
 import { regressionMetrics } from "../../lib/bundle/metrics.ts";
 import type { Dataset, Forest } from "../../lib/forest/forest.ts";
 import { FOREST_FORMAT, serializeForest } from "../../lib/forest/model-file.ts";
 import { DEFAULT_FOREST_PARAMS, type ForestParams } from "../../lib/forest/params.ts";
 import { trainForest } from "../../lib/forest/train.ts";
-import { produceDirAtomic, sha256, writeFileAtomic, writeJsonAtomic } from "../../lib/io/files.ts";
+import { sha256 } from "../../lib/io/files.ts";
 import {
   buildFeatureSchema,
   type FeatureSchema,
@@ -101,7 +105,14 @@ export async function trainTestForest(
 export async function writeTestBundle(
   dir: string,
   forest: Forest,
-  options: { schema?: FeatureSchema; data?: Dataset; version?: string; createdAt?: string } = {},
+  options: {
+    schema?: FeatureSchema;
+    data?: Dataset;
+    version?: string;
+    createdAt?: string;
+    /** The commit that "produced" it (default a made-up id); the registry needs a real one. */
+    commit?: string;
+  } = {},
 ): Promise<ModelManifest> {
   const schema = options.schema ?? testSchema();
   const bytes = serializeForest(forest);
@@ -127,7 +138,7 @@ export async function writeTestBundle(
       trainRows: forest.trainingRows,
       testRows: 0,
     },
-    git: { commit: sha256("test commit").slice(0, 40) },
+    git: { commit: options.commit ?? sha256("test commit").slice(0, 40) },
     run: null,
     createdAt: options.createdAt ?? new Date().toISOString(),
     durations: {},
@@ -138,20 +149,20 @@ export async function writeTestBundle(
       format: FOREST_FORMAT,
     },
   };
-  await produceDirAtomic(dir, async (temp) => {
-    await writeFileAtomic(join(temp, BUNDLE_FILES.model), bytes);
-    await writeJsonAtomic(join(temp, BUNDLE_FILES.manifest), manifest);
-    await writeJsonAtomic(join(temp, BUNDLE_FILES.metrics), metrics);
-  });
-  return manifest;
+  return writeBundle(dir, { model: bytes, manifest });
 }
 
 /** Trains a small forest and writes its bundle to `dir`. */
 export async function makeTestBundle(
   dir: string,
-  options: TestForestOptions & { version?: string } = {},
+  options: TestForestOptions & { version?: string; commit?: string } = {},
 ): Promise<{ manifest: ModelManifest; forest: Forest; schema: FeatureSchema; data: Dataset }> {
   const { forest, data, schema } = await trainTestForest(options);
-  const manifest = await writeTestBundle(dir, forest, { schema, data, version: options.version });
+  const manifest = await writeTestBundle(dir, forest, {
+    schema,
+    data,
+    version: options.version,
+    commit: options.commit,
+  });
   return { manifest, forest, schema, data };
 }

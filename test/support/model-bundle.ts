@@ -48,11 +48,22 @@ export async function writeModelBundle(
       featureSchema.features.map((feature) => [feature, 0.05]),
     ),
     featureSchema,
-    data: { inputSha256: sha256("input"), featuresSha256: sha256("features") },
+    data: {
+      inputSha256: sha256("input"),
+      featuresSha256: sha256("features"),
+      trainRows: 800,
+      testRows: 200,
+    },
     git: { commit: options.commit },
     run: runUrl ? { id: "42", url: runUrl } : null,
     createdAt: new Date().toISOString(),
-    model: { file: "model.bin", sha256: modelSha256, bytes: modelBytes.length },
+    durations: {},
+    model: {
+      file: "model.bin",
+      sha256: modelSha256,
+      bytes: modelBytes.length,
+      format: "ml-random-forest-json",
+    },
   };
   await writeFile(join(dir, "model.bin"), modelBytes);
   await writeFile(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -2,11 +2,11 @@ import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createTempRepo, type TempRepo } from "../../test/support/git-repo.ts";
-import { writeModelBundle } from "../../test/support/model-bundle.ts";
-import { formatTable } from "./cli.ts";
+import { createTempRepo, type TempRepo } from "../test/support/git-repo.ts";
+import { writeModelBundle } from "../test/support/model-bundle.ts";
+import { formatTable } from "./registry.ts";
 
-const CLI = join(import.meta.dirname, "cli.ts");
+const CLI = join(import.meta.dirname, "registry.ts");
 let repo: TempRepo;
 
 /** Runs the registry CLI as a user would, in the temp repository, without GitHub credentials. */

@@ -1,26 +1,12 @@
 import * as core from "@actions/core";
 import type { ModelManifest } from "../../lib/bundle/bundle.ts";
-import { describeModel } from "../../stages/3-train/command.ts";
-import { promotionTargetFromInputs, writeSummary } from "./runtime.ts";
+import { describeModel } from "../../stages/3-train/train.ts";
+import { writeSummary } from "./runtime.ts";
 
-/** Registers the bundle (unless told not to), sets the outputs and writes the job summary. */
-export async function registerAndReport(
-  manifest: ModelManifest,
-  bundleDir: string,
-  register: boolean,
-) {
+/** The outputs and job summary of a trained bundle (train and merge alike). */
+export async function reportModel(manifest: ModelManifest, title: string): Promise<void> {
   core.info(describeModel(manifest));
-  let tag = "";
-  let version = "";
-  if (register) {
-    const { registry } = await promotionTargetFromInputs();
-    const registered = await registry.register(bundleDir);
-    ({ tag, version } = registered);
-    core.info(`${registered.created ? "registered" : "already registered as"} ${tag}`);
-  }
   const { metrics } = manifest;
-  core.setOutput("version", version);
-  core.setOutput("tag", tag);
   core.setOutput("metrics", JSON.stringify(metrics));
   core.setOutput("model-sha256", manifest.model.sha256);
   const top = Object.entries(manifest.featureImportances)
@@ -28,7 +14,7 @@ export async function registerAndReport(
     .slice(0, 5)
     .map(([name, value]) => `${name} ${value.toFixed(3)}`)
     .join(", ");
-  await writeSummary(`Train ${tag || "(not registered)"}`, [
+  await writeSummary(title, [
     ["Engine", `${manifest.engine.name} ${manifest.engine.version}`],
     ["Params", `\`${JSON.stringify(manifest.params)}\``],
     [

@@ -1,0 +1,279 @@
+// The validation rules of lib/schema/rules.ts as polars expressions, and the checking of one
+// chunk of CSV lines: the hot pass computes one pass/fail flag per row; reasons and raw text are
+// built only for the rows that fail.
+import pl from "nodejs-polars";
+import { InputError } from "../../lib/io/errors.ts";
+import {
+  CATEGORY_RULE,
+  describeRange,
+  NUMERIC_RULES,
+  type NumericRule,
+  REQUIRED_COLUMNS,
+  ruleBounds,
+} from "../../lib/schema/rules.ts";
+import { linesAt } from "./csv.ts";
+
+/** The column that holds, per row, the index in CHECKS of the first rule it breaks (null when ok). */
+export const CHECK_COLUMN = "check";
+
+export const rawName = (column: string) => `raw_${column}`;
+
+/** The quarantine file's columns, in order. */
+export const QUARANTINE_COLUMNS = ["row", "rule", "reason", ...REQUIRED_COLUMNS.map(rawName)];
+
+/** True where `value` keeps the rule's bounds (null where it is null). */
+function inRange(rule: NumericRule, value: pl.Expr): pl.Expr {
+  const { lower, lowerInclusive, upper } = ruleBounds(rule);
+  return (lowerInclusive ? value.gtEq(lower) : value.gt(lower)).and(value.ltEq(upper));
+}
+
+/** One validation rule as a polars condition, with the words the report and quarantine use. */
+export interface Check {
+  /** The name rows are counted under, e.g. `median_income: not a number`. */
+  rule: string;
+  /** True where a row breaks the rule; reads the text `raw_<column>` and the parsed `<column>`. */
+  failed: pl.Expr;
+  column: string;
+  /** The reason written for a failing row, given the column's stripped text. */
+  reason: (text: string) => string;
+}
+
+/** Every check in the order they apply: a row is reported under the first one it fails. */
+export const CHECKS: Check[] = (() => {
+  const checks: Check[] = [];
+  for (const rule of NUMERIC_RULES) {
+    const { column } = rule;
+    const text = pl.col(rawName(column));
+    const value = pl.col(column);
+    const blank = text.isNull().or(text.eq(pl.lit("")));
+    if (!rule.imputed) {
+      checks.push({
+        rule: `${column}: missing`,
+        failed: blank,
+        column,
+        reason: () => `${column}: missing value`,
+      });
+    }
+    checks.push({
+      rule: `${column}: not a number`,
+      failed: blank.not().and(value.isNull().or(value.isFinite().not())),
+      column,
+      reason: (found) => `${column}: "${found}" is not a number`,
+    });
+    checks.push({
+      rule: `${column}: out of range`,
+      failed: value.isNotNull().and(inRange(rule, value).not()),
+      column,
+      reason: (found) =>
+        `${column}: "${found}" is out of range; expected ${describeRange(rule)} (${rule.meaning})`,
+    });
+  }
+  const { column, values } = CATEGORY_RULE;
+  const category = pl.col(rawName(column));
+  checks.push({
+    rule: `${column}: missing`,
+    failed: category.isNull().or(category.eq(pl.lit(""))),
+    column,
+    reason: () => `${column}: missing value`,
+  });
+  checks.push({
+    rule: `${column}: unknown value`,
+    failed: category.isIn(values).not(),
+    column,
+    reason: (found) => `${column}: "${found}" is not one of ${values.join(", ")}`,
+  });
+  return checks;
+})();
+
+export const keptColumns = [
+  "row",
+  ...NUMERIC_RULES.map((rule) => rule.column),
+  CATEGORY_RULE.column,
+];
+
+/**
+ * The expressions of the per-chunk work, built once: nodejs-polars takes about half a
+ * millisecond to build each expression object, which per chunk would add up to more than the
+ * checks themselves cost.
+ */
+export const CHUNK_EXPRESSIONS = (() => {
+  const row = pl.col("row");
+  const failed = pl.col("failed");
+  const check = pl.col(CHECK_COLUMN);
+  let firstFailing = pl.when(CHECKS[0].failed).then(pl.lit(0));
+  for (let index = 1; index < CHECKS.length; index++) {
+    firstFailing = firstFailing.when(CHECKS[index].failed).then(pl.lit(index));
+  }
+  return {
+    /** The text of each column as read, as `raw_<column>`. */
+    textAsRead: [row, ...REQUIRED_COLUMNS.map((column) => pl.col(column).alias(rawName(column)))],
+    /** `raw_<column>` back to `<column>`. */
+    textAsColumns: [
+      row,
+      ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).alias(column)),
+    ],
+    /** The text of each column stripped of blanks, as `raw_<column>`. */
+    textStripped: [
+      row,
+      ...REQUIRED_COLUMNS.map((column) =>
+        pl.col(column).str.stripChars(" \t").alias(rawName(column)),
+      ),
+    ],
+    /** The parsed values (null when not a number) and the category, from `raw_<column>`. */
+    values: [
+      ...NUMERIC_RULES.map((rule) =>
+        pl.col(rawName(rule.column)).cast(pl.Float64, false).alias(rule.column),
+      ),
+      pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
+    ],
+    /**
+     * On values parsed by the CSV reader: whether the row fails a check. There an empty value
+     * is null, which only the imputed column allows; text that is no number never gets here,
+     * as it fails the parse. Agrees with CHECKS (a test holds it to that).
+     */
+    parsedFailed: pl
+      .allHorizontal([
+        ...NUMERIC_RULES.map((rule) => {
+          const value = pl.col(rule.column);
+          const good = value.isFinite().and(inRange(rule, value));
+          return rule.imputed ? value.isNull().or(good) : good;
+        }),
+        pl.col(CATEGORY_RULE.column).isIn(CATEGORY_RULE.values),
+      ])
+      // Null where a value is empty: a failure, unless the column allows it (above).
+      .fillNull(false)
+      .not()
+      .alias("failed"),
+    anyFailed: pl
+      .anyHorizontal(CHECKS.map((check) => check.failed))
+      // A null check (a comparison with an empty value) is no failure, as in when/then below.
+      .fillNull(false)
+      .alias("failed"),
+    /** Per row, the index in CHECKS of the first check it fails, or null when it passes all. */
+    firstFailing: firstFailing.otherwise(pl.lit(null)).cast(pl.UInt8).alias(CHECK_COLUMN),
+    failed,
+    passed: failed.not(),
+    checkFailed: check.isNotNull(),
+    checkPassed: check.isNull(),
+    kept: keptColumns.map((column) => pl.col(column)),
+  };
+})();
+
+export interface ChunkSchemas {
+  /** Every column as text, so that a bad value can be reported as found. */
+  text: Record<string, pl.DataType>;
+  /** The numeric columns as numbers, the others as text. */
+  parsed: Record<string, pl.DataType>;
+}
+
+export interface CheckedRows {
+  /** `row`, the parsed values and the category of the rows that pass every check. */
+  kept: pl.DataFrame;
+  /** `row`, `check` and the stripped text `raw_<column>` of the others, or null when none. */
+  failing: pl.DataFrame | null;
+}
+
+/** Parses and checks one chunk of CSV lines; kept and failing rows are in file order. */
+export async function validateChunk(
+  input: string,
+  chunk: Buffer,
+  firstRow: number,
+  schemas: ChunkSchemas,
+): Promise<CheckedRows & { rows: number }> {
+  const x = CHUNK_EXPRESSIONS;
+  const readText = (csv: Buffer) => {
+    try {
+      return pl.readCSV(csv, { hasHeader: false, schema: schemas.text, truncateRaggedLines: true });
+    } catch (error) {
+      // Polars reports bad CSV without the file name: add it.
+      throw new InputError(`${input}: could not be read as CSV: ${(error as Error).message}`);
+    }
+  };
+  const viaText = async () => {
+    const text = readText(chunk).withRowIndex("row", firstRow);
+    return { rows: text.height, ...(await checkText(text)) };
+  };
+  // Fastest path: let the CSV reader parse the numbers, which costs less than parsing text and
+  // casting it. It fails when a number column holds text that is no number; and lines only
+  // stand for rows when no quoted value spans lines. The text path below handles those chunks.
+  const parsed = chunk.includes(0x22) ? null : readParsed(chunk, schemas.parsed);
+  if (!parsed) return viaText();
+  const checked = await parsed
+    .lazy()
+    .withRowIndex("row", firstRow)
+    .select(...x.kept, x.parsedFailed)
+    .collect();
+  // Polars' threads filter the kept rows while this one looks for the lines of failing rows.
+  const keeping = checked
+    .lazy()
+    .filter(x.passed)
+    .select(...x.kept)
+    .collect();
+  const failingRows = checked.filter(x.failed).getColumn("row");
+  if (failingRows.length === 0) return { rows: checked.height, kept: await keeping, failing: null };
+
+  // The few rows that fail are read again from their lines, as text, for their reasons.
+  const indexes = (failingRows.toArray() as number[]).map((row) => row - firstRow);
+  const text = readText(linesAt(chunk, indexes));
+  const kept = await keeping;
+  // Never seen; but should lines and rows not match, the whole chunk is read as text instead.
+  if (text.height !== indexes.length) return viaText();
+  const rechecked = await checkStripped(text.withColumns(failingRows).lazy());
+  return { rows: checked.height, kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
+}
+
+/** The chunk parsed with numbers as numbers, or null when a number column holds other text. */
+function readParsed(chunk: Buffer, schema: Record<string, pl.DataType>): pl.DataFrame | null {
+  try {
+    return pl.readCSV(chunk, { hasHeader: false, schema, truncateRaggedLines: true });
+  } catch {
+    return null;
+  }
+}
+
+/** Checks text rows (`row` and the text of each column). */
+async function checkText(rows: pl.DataFrame): Promise<CheckedRows> {
+  const x = CHUNK_EXPRESSIONS;
+  // Fast path: check the text as read, without stripping blanks (which costs more than the
+  // rest of the checks together). A value with blanks around it never parses as a number nor
+  // matches a category, so such a row fails here and is checked again, stripped.
+  const asRead = await rows
+    .lazy()
+    .select(...x.textAsRead)
+    .withColumns(...x.values)
+    .withColumns(x.anyFailed)
+    .collect();
+  const kept = await asRead
+    .lazy()
+    .filter(x.passed)
+    .select(...x.kept)
+    .collect();
+  if (kept.height === asRead.height) return { kept, failing: null };
+  const rechecked = await checkStripped(
+    asRead
+      .lazy()
+      .filter(x.failed)
+      .select(...x.textAsColumns),
+  );
+  return { kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
+}
+
+/** Checks text rows (`row` and the text of each column) with the text stripped of blanks. */
+async function checkStripped(rows: pl.LazyDataFrame): Promise<CheckedRows> {
+  const x = CHUNK_EXPRESSIONS;
+  const checked = await rows
+    .select(...x.textStripped)
+    .withColumns(...x.values)
+    .withColumns(x.firstFailing)
+    .collect();
+  const failing = checked.filter(x.checkFailed);
+  return {
+    kept: checked.filter(x.checkPassed).select(...keptColumns),
+    failing: failing.height > 0 ? failing : null,
+  };
+}
+
+/** `kept` with `more` kept rows, in file order. */
+function withKept(kept: pl.DataFrame, more: pl.DataFrame): pl.DataFrame {
+  return more.height === 0 ? kept : kept.vstack(more).sort("row");
+}
