@@ -28,15 +28,12 @@ export type ChildRun<T> =
     }
   | { timedOut: true };
 
-/** Whether --one-core timings can be pinned here. */
-export const canPinOneCore = existsSync(TASKSET);
-
 /** Runs `command` and parses the JSON object on its last stdout line. */
 export async function runJsonChild<T>(
   command: string[],
   options: ChildOptions = {},
 ): Promise<ChildRun<T>> {
-  if (options.oneCore && !canPinOneCore) {
+  if (options.oneCore && !existsSync(TASKSET)) {
     throw new Error(`${TASKSET} is missing: one-core timings need it (Debian: util-linux)`);
   }
   await mkdir(BENCH_DIR, { recursive: true });
