@@ -1,9 +1,11 @@
-// `npm run bench -- data [--rows N] [--peers LIST] [--skip-peers]`: ingest + features on an
+// `npm run bench -- data [--rows N] [--repeat N] [--peers LIST] [--skip-peers]`: ingest + features on an
 // upsampled housing CSV, ours (bench/data_ours.ts) against polars (Python), DuckDB, pandas with
 // the pyarrow reader and Spark local (bench/data/<engine>_data.py), all on the same file doing
 // the same work. Each engine runs in its own child process, one after the other, so that each
-// has the machine and its own peak RSS. Ratios are printed only when every engine read, kept,
-// quarantined and split the same rows (bench/data/agreement.ts).
+// has the machine and its own peak RSS. With --repeat N the engines take turns N times and each
+// engine's median run is reported, so that a burst of other work on a shared machine hits every
+// engine alike. Ratios are printed only when every engine read, kept, quarantined and split the
+// same rows, in every round (bench/data/agreement.ts).
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -62,6 +64,7 @@ export async function main(args: string[]): Promise<void> {
       peers: { type: "string", default: PEERS.join(",") },
       "skip-peers": { type: "boolean", default: false },
       seed: { type: "string", default: "42" },
+      repeat: { type: "string", default: "1" },
       source: { type: "string" },
       keep: { type: "boolean", default: false },
     },
@@ -71,6 +74,10 @@ export async function main(args: string[]): Promise<void> {
     throw new Error(`--rows: "${values.rows}" is not a positive whole number`);
   }
   const seed = Number(values.seed);
+  const repeat = Number(values.repeat);
+  if (!Number.isSafeInteger(repeat) || repeat < 1) {
+    throw new Error(`--repeat: "${values.repeat}" is not a positive whole number`);
+  }
   const peers = values["skip-peers"] ? [] : parsePeers(values.peers);
   const source = await benchDataset(values.source);
   if (peers.includes("spark")) await checkJava();
@@ -86,40 +93,60 @@ export async function main(args: string[]): Promise<void> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   try {
-    console.error("bench data: running ours…");
-    const runs: Record<string, EngineRun> = {
-      ours: await engineRun([
+    const specPath = join(work, "spec.json");
+    await writeFile(specPath, JSON.stringify(engineSpec(seed)));
+    const commands: Record<string, (out: string) => string[]> = {
+      ours: (out) => [
         process.execPath,
         join(REPO, "bench", "run.ts"),
         "data_ours",
         "--input",
         csv.path,
         "--out",
-        join(work, "ours"),
+        out,
         "--test-fraction",
         String(TEST_FRACTION),
         "--seed",
         String(seed),
-      ]),
+      ],
     };
-    if (python) {
-      const specPath = join(work, "spec.json");
-      await writeFile(specPath, JSON.stringify(engineSpec(seed)));
-      for (const peer of peers) {
-        console.error(`bench data: running ${PEER_NAMES[peer]}…`);
-        const script = join(REPO, "bench", "data", `${peer}_data.py`);
-        runs[peer] = await engineRun([python.python, script, specPath, csv.path, join(work, peer)]);
-      }
+    for (const peer of peers) {
+      const interpreter = python?.python;
+      if (!interpreter) break;
+      const script = join(REPO, "bench", "data", `${peer}_data.py`);
+      commands[peer] = (out) => [interpreter, script, specPath, csv.path, out];
     }
-    const problems = countDisagreements(
-      Object.fromEntries(Object.entries(runs).map(([name, run]) => [name, run.result])),
-      TEST_FRACTION,
+    const rounds: Record<string, EngineRun>[] = [];
+    const problems: string[] = [];
+    for (let round = 1; round <= repeat; round++) {
+      const runsOfRound: Record<string, EngineRun> = {};
+      for (const [name, command] of Object.entries(commands)) {
+        const label = name === "ours" ? "ours" : PEER_NAMES[name as Peer];
+        console.error(`bench data: ${repeat > 1 ? `round ${round}/${repeat}, ` : ""}${label}…`);
+        const out = join(work, `${name}-${round}`);
+        runsOfRound[name] = await engineRun(command(out));
+        await rm(out, { recursive: true, force: true });
+      }
+      const disagreements = countDisagreements(
+        Object.fromEntries(Object.entries(runsOfRound).map(([name, run]) => [name, run.result])),
+        TEST_FRACTION,
+      );
+      problems.push(
+        ...disagreements.map((problem) => (repeat > 1 ? `round ${round}: ${problem}` : problem)),
+      );
+      rounds.push(runsOfRound);
+    }
+    const runs = Object.fromEntries(
+      Object.keys(commands).map((name) => [name, medianRun(rounds.map((round) => round[name]))]),
     );
     printTable(rows, runs);
-    const result = summary(rows, runs, peers.length > 0 ? problems.length === 0 : null);
+    const result = {
+      ...summary(rows, runs, peers.length > 0 ? problems.length === 0 : null),
+      repeat,
+    };
     await writeReport({
       bench: "data",
-      setup: `ingest + features of ${rows.toLocaleString("en-US")} rows (${(csv.bytes / 1e6).toFixed(0)} MB CSV)`,
+      setup: `ingest + features of ${rows.toLocaleString("en-US")} rows (${(csv.bytes / 1e6).toFixed(0)} MB CSV)${repeat > 1 ? `, median of ${repeat} rounds` : ""}`,
       panels: [
         {
           title: "ingest + features, s, in-process (lower is better)",
@@ -199,6 +226,12 @@ function engineSpec(seed: number) {
     testFraction: TEST_FRACTION,
     seed,
   };
+}
+
+/** The run with the median time (the lower middle one of an even count): a run that happened. */
+function medianRun(runs: EngineRun[]): EngineRun {
+  const sorted = [...runs].sort((a, b) => a.result.total_s - b.result.total_s);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 async function engineRun(command: string[]): Promise<EngineRun> {
