@@ -15,11 +15,22 @@ import { runProgram, UsageError } from "../lib/cli/program.ts";
 
 export const ACT_VERSION = "0.2.87";
 
+/** The events the project's workflows listen to. */
+export type ActEvent =
+  | "workflow_dispatch"
+  | "push"
+  | "pull_request"
+  | "workflow_run"
+  | "repository_dispatch";
+
 export interface ActOptions {
   /** A workflow of .github/workflows by name (`pipeline`) or file name (`pipeline.yml`). */
   workflow: string;
   /** The triggering event (default workflow_dispatch). */
-  event?: "workflow_dispatch" | "push" | "pull_request";
+  event?: ActEvent;
+  /** The event's payload as GitHub would send it (the local GitHub's trigger model gives it);
+   * default a minimal one made from the repository's HEAD. */
+  payload?: Record<string, unknown>;
   /** workflow_dispatch inputs; strings, as GitHub sends them. */
   inputs?: Record<string, string>;
   /** The repository act runs in; jobs get a copy of its working tree without gitignored files. */
@@ -235,11 +246,12 @@ export async function actInvocation(options: ActOptions): Promise<ActInvocation>
   const runId = options.runId ?? newRunId();
   const head = await headOf(options.repoDir);
   const payload: Record<string, unknown> =
-    event === "workflow_dispatch"
+    options.payload ??
+    (event === "workflow_dispatch"
       ? { inputs, ref: head.ref }
       : event === "push"
         ? { ref: head.ref, after: head.sha, head_commit: { id: head.sha } }
-        : { pull_request: { head: { ref: head.ref, sha: head.sha }, base: { ref: "main" } } };
+        : { pull_request: { head: { ref: head.ref, sha: head.sha }, base: { ref: "main" } } });
   const github = options.github ?? {};
   const artifactPort = options.artifactPort ?? (await freePort());
   const artifactProxyPort = await freePort();

@@ -13,8 +13,9 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { findGoTool } from "../.github/act.ts";
 import { runGit } from "../lib/registry/git.ts";
-import { cloneWorkingTree, runWorkflow } from "../test/e2e/act-harness.ts";
+import { cloneWorkingTree } from "../test/e2e/act-harness.ts";
 import { startGitHubStandIn } from "../tools/local-github/server.ts";
+import { runWorkflow } from "../tools/local-session/runner.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_DATA = fileURLToPath(new URL("../../shared/data/housing.csv", import.meta.url));

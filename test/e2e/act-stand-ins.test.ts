@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localRepositoryArgs, STAND_INS_DIR } from "../../.github/act.ts";
 import { runGit } from "../../lib/registry/git.ts";
-import { requiredGoTool, runWorkflow, type WorkflowRun } from "./act-harness.ts";
+import { runWorkflow, type WorkflowRun } from "../../tools/local-session/runner.ts";
+import { requiredGoTool } from "./act-harness.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const ACT = await requiredGoTool(
