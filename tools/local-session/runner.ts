@@ -218,7 +218,7 @@ export async function runPending(run: PendingRun, options: RunnerOptions): Promi
   options.onRun?.(run, "start");
   const runDir = join(options.workDir, `run-${run.id}`);
   await rm(runDir, { recursive: true, force: true });
-  await mkdir(options.workDir, { recursive: true });
+  await mkdir(join(options.workDir, "artifacts"), { recursive: true });
   let workflowRun: WorkflowRun;
   try {
     // The run's own commit, as GitHub checks it out: a clone of the repository at `sha`.
