@@ -90,9 +90,13 @@ export async function waitUntilReady(url: string, timeoutMs = 20_000): Promise<v
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {
-    const response = await fetch(`${url}/ready`);
-    if (response.status === 200) return;
-    last = `${response.status} ${await response.text()}`;
+    // A container may not listen yet: a refused connection is one more wait, not a failure.
+    const response = await fetch(`${url}/ready`).catch((error: Error) => {
+      last = `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ""}`;
+      return null;
+    });
+    if (response?.status === 200) return;
+    if (response) last = `${response.status} ${await response.text()}`;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url}/ready did not answer 200 within ${timeoutMs} ms; last answer: ${last}`);
