@@ -170,7 +170,7 @@ describe("node tools/local-github/main.ts", () => {
     const code = await new Promise<number | null>((resolve) => child?.once("exit", resolve));
     expect([code, stderr.trim()]).toEqual([
       2,
-      '--port "x": expected a port number from 0 to 65535',
+      'local GitHub: --port: "x": expected a port number from 0 to 65535',
     ]);
   });
 });

@@ -204,6 +204,15 @@ export async function refJson(site: Site, git: GitRepo, ref: string, sha: string
   };
 }
 
+/** The verification of an unsigned commit or tag, as GitHub reports it. */
+const UNSIGNED = {
+  verified: false,
+  reason: "unsigned",
+  signature: null,
+  payload: null,
+  verified_at: null,
+};
+
 export async function tagJson(site: Site, git: GitRepo, sha: string) {
   const text = await git.git(["cat-file", "tag", sha]);
   const split = text.indexOf("\n\n");
@@ -229,13 +238,7 @@ export async function tagJson(site: Site, git: GitRepo, sha: string) {
       date: isoSeconds(new Date(Number(tagger?.[3] ?? 0) * 1000)),
     },
     object: { sha: objectSha, type, url: `${site.repoApi}/git/${type}s/${objectSha}` },
-    verification: {
-      verified: false,
-      reason: "unsigned",
-      signature: null,
-      payload: null,
-      verified_at: null,
-    },
+    verification: UNSIGNED,
   };
 }
 
@@ -269,13 +272,7 @@ export async function commitJson(site: Site, git: GitRepo, sha: string) {
       html_url: `${site.htmlUrl}/commit/${parent}`,
       sha: parent,
     })),
-    verification: {
-      verified: false,
-      reason: "unsigned",
-      signature: null,
-      payload: null,
-      verified_at: null,
-    },
+    verification: UNSIGNED,
   };
 }
 

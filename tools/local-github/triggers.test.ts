@@ -215,7 +215,7 @@ describe("trigger model", () => {
       permissions: { actions: "write" },
     });
     expect(await dispatch(actions, "pipeline.yml", { trees: "20" })).toMatchObject({ status: 204 });
-    expect(await dispatch(actions, "ci.yml")).toMatchObject({
+    expect(await dispatch(actions, "site.yml")).toMatchObject({
       status: 422,
       message: expect.stringContaining("Workflow does not have 'workflow_dispatch' trigger"),
     });

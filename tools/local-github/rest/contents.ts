@@ -1,7 +1,6 @@
-import { BOT_IDENTITY, HttpError } from "../git-repo.ts";
+import { HttpError } from "../git-repo.ts";
 import { type Hub, type Route, str } from "../hub.ts";
-import { contentJson } from "../shapes.ts";
-import { isoSeconds } from "../store.ts";
+import { commitJson, contentJson } from "../shapes.ts";
 
 // Files through the contents API: read at a ref, or commit one file on a branch.
 
@@ -44,38 +43,11 @@ export function contentRoutes(hub: Hub): Route[] {
           message,
         );
         const blob = (await git.revParse(`${commit}:${params.path}`)) as string;
-        const parents = (await git.git(["rev-list", "--parents", "-n", "1", commit]))
-          .trim()
-          .split(" ")
-          .slice(1);
-        const tree = (await git.git(["rev-parse", `${commit}^{tree}`])).trim();
-        const identity = { ...BOT_IDENTITY, date: isoSeconds() };
         return {
           status: existing ? 200 : 201,
           body: {
             content: await contentJson(site, git, params.path, branch, blob),
-            commit: {
-              sha: commit,
-              node_id: `C_${commit.slice(0, 12)}`,
-              url: `${site.repoApi}/git/commits/${commit}`,
-              html_url: `${site.htmlUrl}/commit/${commit}`,
-              author: identity,
-              committer: identity,
-              message,
-              tree: { url: `${site.repoApi}/git/trees/${tree}`, sha: tree },
-              parents: parents.map((sha) => ({
-                url: `${site.repoApi}/git/commits/${sha}`,
-                html_url: `${site.htmlUrl}/commit/${sha}`,
-                sha,
-              })),
-              verification: {
-                verified: false,
-                reason: "unsigned",
-                signature: null,
-                payload: null,
-                verified_at: null,
-              },
-            },
+            commit: await commitJson(site, git, commit),
           },
         };
       },
