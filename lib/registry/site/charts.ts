@@ -1,6 +1,10 @@
-// The site's charts as vega-lite specs over named data sets, compiled to vega once per site build
-// (not once per page: thousands of version pages share seven charts). The pages embed only their
-// data; assets/charts.js hands it to vega's view in the browser, which then needs vega alone.
+// The site's charts as vega-lite specs over named data sets, compiled to vega specs in
+// assets/chart-specs.json by `node lib/registry/site/charts.ts` (`--check` reports a stale file; a
+// test runs it). Thousands of version pages share these charts and embed only their data;
+// assets/charts.js hands it to vega's view in the browser, which then needs vega alone, and a site
+// build needs no vega-lite compile at all.
+import { readFile, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import type { TopLevelSpec } from "vega-lite";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
@@ -205,13 +209,27 @@ export const CHART_SPECS = {
 
 export type ChartName = keyof typeof CHART_SPECS;
 
-/** Every chart compiled to a vega spec, for assets/chart-specs.json. */
-export async function compileCharts(): Promise<Record<ChartName, unknown>> {
-  // Loaded only when a site is built: vega-lite is large, and the CLI's other commands never need it.
+/** Where the compiled specs live, beside the page scripts that use them. */
+export const CHART_SPECS_FILE = fileURLToPath(new URL("assets/chart-specs.json", import.meta.url));
+
+/** Every chart compiled to a vega spec: the content of assets/chart-specs.json. */
+export async function compileCharts(): Promise<string> {
+  // Loaded only here: vega-lite is large, and building a site does not need it.
   const { compile } = await import("vega-lite");
-  const compiled = {} as Record<ChartName, unknown>;
+  const compiled: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(CHART_SPECS) as [ChartName, TopLevelSpec][]) {
     compiled[name] = compile(spec).spec;
   }
-  return compiled;
+  return `${JSON.stringify(compiled)}\n`;
+}
+
+if (import.meta.main) {
+  const compiled = await compileCharts();
+  const current = await readFile(CHART_SPECS_FILE, "utf8").catch(() => "");
+  if (process.argv.includes("--check")) {
+    if (current !== compiled) {
+      console.error(`${CHART_SPECS_FILE} is stale: run node lib/registry/site/charts.ts`);
+      process.exitCode = 1;
+    }
+  } else if (current !== compiled) await writeFile(CHART_SPECS_FILE, compiled);
 }

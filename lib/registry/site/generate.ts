@@ -6,7 +6,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { produceDirAtomic } from "../../io/files.ts";
 import type { Registry } from "../types.ts";
-import { compileCharts } from "./charts.ts";
 import {
   comparePage,
   EVENTS_PER_FILE,
@@ -81,7 +80,6 @@ export async function generateSite(source: SiteSource, options: SiteOptions): Pr
       ),
     );
   }
-  files.set("assets/chart-specs.json", JSON.stringify(await compileCharts()));
   files.set(
     SITE_MARKER,
     `${JSON.stringify({ name: data.name, location: data.location, generatedAt: data.generatedAt, versions: data.cards.length }, null, 2)}\n`,

@@ -19,16 +19,25 @@ const ESCAPES: Record<string, string> = {
 
 /** Escapes text for an HTML element's content or a quoted attribute value. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ESCAPES[char]);
+  // Most text has nothing to escape: test before building a new string.
+  return SPECIAL.test(text) ? text.replace(SPECIALS, (char) => ESCAPES[char]) : text;
 }
+
+const SPECIAL = /[&<>"']/;
+const SPECIALS = /[&<>"']/g;
 
 function isHtml(value: unknown): value is Html {
   return typeof value === "object" && value !== null && "html" in value && !Array.isArray(value);
 }
 
 function render(value: Value): string {
+  if (typeof value === "string") return escapeHtml(value);
   if (value === null || value === undefined || value === false) return "";
-  if (Array.isArray(value)) return value.map(render).join("");
+  if (Array.isArray(value)) {
+    let out = "";
+    for (const item of value) out += render(item);
+    return out;
+  }
   if (isHtml(value)) return value.html;
   return escapeHtml(String(value));
 }

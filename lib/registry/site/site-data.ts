@@ -89,6 +89,16 @@ const lineageParts = {
 
 type Parts = { [K in keyof typeof lineageParts]: z.infer<(typeof lineageParts)[K]> };
 
+// One parse per version: each part of the lineage is itself or null (absent or malformed).
+const lineageSchema = z.object(
+  Object.fromEntries(
+    Object.entries(lineageParts).map(([key, schema]) => [
+      key,
+      (schema as z.ZodType).nullable().catch(null),
+    ]),
+  ) as { [K in keyof typeof lineageParts]: z.ZodCatch<z.ZodNullable<(typeof lineageParts)[K]>> },
+);
+
 /** A version as its page shows it: each part of the lineage, or null when absent or malformed. */
 export interface VersionCard {
   version: string;
@@ -141,15 +151,6 @@ export interface SiteData {
   stageEvents: RegistryEvent[];
 }
 
-function part<K extends keyof typeof lineageParts>(
-  lineage: Record<string, unknown> | null,
-  key: K,
-): Parts[K] | null {
-  if (!lineage || !(key in lineage)) return null;
-  const parsed = lineageParts[key].safeParse(lineage[key]);
-  return parsed.success ? (parsed.data as Parts[K]) : null;
-}
-
 /** Only http(s) addresses become links: a tag could carry `javascript:` or anything else. */
 export function safeUrl(value: string): string | null {
   try {
@@ -174,10 +175,12 @@ function card(
   previous: string | null,
   events: RegistryEvent[],
 ): VersionCard {
-  const lineage = version.lineage as unknown as Record<string, unknown> | null;
-  const metrics = part(lineage, "metrics");
-  const evaluation = part(lineage, "evaluation") as EvaluationSummary | null;
-  const run = part(lineage, "run");
+  const parts: { [K in keyof Parts]: Parts[K] | null } | null = version.lineage
+    ? lineageSchema.parse(version.lineage)
+    : null;
+  const metrics = parts?.metrics ?? null;
+  const evaluation = (parts?.evaluation ?? null) as EvaluationSummary | null;
+  const run = parts?.run ?? null;
   const holdout: HoldoutScore | null = evaluation?.holdout ?? null;
   const registration = events.find((event) => event.kind === "registration");
   return {
@@ -189,17 +192,17 @@ function card(
     stages: version.stages,
     order,
     previous,
-    hasLineage: lineage !== null,
-    params: part(lineage, "params"),
+    hasLineage: version.lineage !== null,
+    params: parts?.params ?? null,
     metrics,
-    model: part(lineage, "model"),
-    engine: part(lineage, "engine"),
-    data: part(lineage, "data"),
-    featureSchemaSha256: part(lineage, "featureSchemaSha256"),
-    features: part(lineage, "features"),
+    model: parts?.model ?? null,
+    engine: parts?.engine ?? null,
+    data: parts?.data ?? null,
+    featureSchemaSha256: parts?.featureSchemaSha256 ?? null,
+    features: parts?.features ?? null,
     run: run ? { id: run.id, url: safeUrl(run.url) } : null,
-    trainedAt: part(lineage, "trainedAt"),
-    featureImportances: part(lineage, "featureImportances"),
+    trainedAt: parts?.trainedAt ?? null,
+    featureImportances: parts?.featureImportances ?? null,
     evaluation,
     holdout: holdout
       ? { rmse: holdout.rmse, mae: holdout.mae, r2: holdout.r2, source: "evaluation" }
