@@ -3,7 +3,7 @@
 // act's own artifact server, the registry on the GitHub API that GITHUB_API_URL names.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -140,6 +140,76 @@ async function headOf(repoDir: string): Promise<{ ref: string; sha: string }> {
   return { ref: `refs/heads/${branch === "HEAD" ? "main" : branch}`, sha };
 }
 
+/** Where the act-only stand-ins of remote actions live: `<dir>/<owner>/<repo>/action.yml`. */
+export const STAND_INS_DIR = join("tools", "act-actions");
+
+/** A remote action a workflow uses: `owner/repo[/path]@ref`, and where. */
+export interface RemoteAction {
+  repository: string;
+  ref: string;
+  /** The file and line of its first `uses:`, for messages. */
+  usedAt: string;
+}
+
+/** Every `uses: owner/repo[/path]@ref` in `files` (local `./` and `docker://` actions left out). */
+export async function remoteActionsIn(repoDir: string, files: string[]): Promise<RemoteAction[]> {
+  const found = new Map<string, RemoteAction>();
+  for (const file of files) {
+    const lines = (await readFile(join(repoDir, file), "utf8")).split("\n");
+    lines.forEach((line, index) => {
+      const match =
+        /^\s*(?:-\s+)?uses:\s*["']?([\w.-]+)\/([\w.-]+)(?:\/[^@\s"']*)?@([^\s"'#]+)/.exec(line);
+      if (!match) return;
+      const [, owner, repo, ref] = match;
+      const key = `${owner}/${repo}@${ref}`;
+      if (!found.has(key)) {
+        found.set(key, { repository: `${owner}/${repo}`, ref, usedAt: `${file}:${index + 1}` });
+      }
+    });
+  }
+  return [...found.values()];
+}
+
+async function filesUnder(repoDir: string, dir: string, pattern: RegExp): Promise<string[]> {
+  const entries = await readdir(join(repoDir, dir), { recursive: true }).catch(
+    () => [] as string[],
+  );
+  return entries.filter((entry) => pattern.test(entry)).map((entry) => join(dir, entry));
+}
+
+/**
+ * act's `--local-repository OWNER/REPO@REF=DIR` for each remote action `workflow` and the
+ * repository's composite actions use: this machine cannot fetch actions from GitHub, so each maps
+ * to the project's own stand-in in tools/act-actions/<owner>/<repo>/, and the same workflow files
+ * run under act and on GitHub. A new stand-in joins by adding its folder. actions/checkout needs
+ * none: act skips it for the repository itself.
+ */
+export async function localRepositoryArgs(repoDir: string, workflow: string): Promise<string[]> {
+  const files = [
+    workflowFile(workflow),
+    ...(await filesUnder(repoDir, join(".github", "actions"), /(^|\/)action\.ya?ml$/)),
+  ];
+  const args: string[] = [];
+  const missing: string[] = [];
+  for (const action of await remoteActionsIn(repoDir, files)) {
+    if (action.repository === "actions/checkout") continue;
+    const dir = resolve(repoDir, STAND_INS_DIR, action.repository);
+    const isDir = await stat(dir).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
+    if (isDir) args.push("--local-repository", `${action.repository}@${action.ref}=${dir}`);
+    else missing.push(`${action.repository} (${action.usedAt})`);
+  }
+  if (missing.length > 0) {
+    throw new UsageError(
+      `no act stand-in for ${missing.join(", ")}: act cannot fetch actions from GitHub here; ` +
+        `add one in ${STAND_INS_DIR}/<owner>/<repo>/ (see its README)`,
+    );
+  }
+  return args;
+}
+
 /** The exact act command for `options`: binary, arguments, environment and event payload. */
 export async function actInvocation(options: ActOptions): Promise<ActInvocation> {
   const event = options.event ?? "workflow_dispatch";
@@ -184,6 +254,7 @@ export async function actInvocation(options: ActOptions): Promise<ActInvocation>
     "--artifact-server-port",
     String(artifactPort),
     "--no-cache-server",
+    ...(await localRepositoryArgs(options.repoDir, options.workflow)),
     ...env("GITHUB_RUN_ID", runId),
     ...env("GITHUB_API_URL", github.apiUrl),
     ...env("GITHUB_REPOSITORY", github.repository),

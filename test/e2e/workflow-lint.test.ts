@@ -13,7 +13,7 @@ import { findGoTool } from "../../.github/act.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const WORKFLOWS_DIR = join(REPO, ".github", "workflows");
-const WORKFLOWS = ["pipeline.yml", "deploy.yml", "ci.yml"];
+const WORKFLOWS = ["pipeline.yml", "deploy.yml", "ci.yml", "registry-site.yml"];
 const ACTIONLINT = await findGoTool("actionlint");
 if (!ACTIONLINT) {
   console.warn(

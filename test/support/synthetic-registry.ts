@@ -43,7 +43,8 @@ function score(rows: number, rmse: number): HoldoutScore {
   return { rows, rmse, mae: rmse * 0.66, r2: 0.9 - rmse / 500_000 };
 }
 
-function evaluation(
+/** An evaluation summary of run `i` as the evaluate stage records it with a version. */
+export function syntheticEvaluation(
   i: number,
   rmse: number,
   passed: boolean,
@@ -188,7 +189,7 @@ export function syntheticTags(count: number, options: SyntheticOptions = {}): Ta
     const commit = commitOf(i);
     const rmse = 48_000 + noise(i, "rmse") * 6_000 + (i % 7 === 3 ? 9_000 : 0);
     const passed = rmse <= 55_000 && (!production || rmse <= production.rmse * 1.02 || i % 5 === 0);
-    const summary = evaluation(i, rmse, passed, production);
+    const summary = syntheticEvaluation(i, rmse, passed, production);
     const registeredAt = at(i, 0);
     tag(
       registrationTag(name, version),

@@ -212,24 +212,31 @@ export type ChartName = keyof typeof CHART_SPECS;
 /** Where the compiled specs live, beside the page scripts that use them. */
 export const CHART_SPECS_FILE = fileURLToPath(new URL("assets/chart-specs.json", import.meta.url));
 
-/** Every chart compiled to a vega spec: the content of assets/chart-specs.json. */
-export async function compileCharts(): Promise<string> {
+/** Every chart compiled to a vega spec: what assets/chart-specs.json holds. */
+export async function compileCharts(): Promise<Record<string, unknown>> {
   // Loaded only here: vega-lite is large, and building a site does not need it.
   const { compile } = await import("vega-lite");
   const compiled: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(CHART_SPECS) as [ChartName, TopLevelSpec][]) {
     compiled[name] = compile(spec).spec;
   }
-  return `${JSON.stringify(compiled)}\n`;
+  return compiled;
+}
+
+/** The compiled specs in assets/chart-specs.json (formatted as the formatter likes; the site
+ * build writes them compact). */
+export async function readChartSpecs(): Promise<unknown> {
+  return JSON.parse(await readFile(CHART_SPECS_FILE, "utf8"));
 }
 
 if (import.meta.main) {
   const compiled = await compileCharts();
-  const current = await readFile(CHART_SPECS_FILE, "utf8").catch(() => "");
+  const current = await readChartSpecs().catch(() => null);
+  const stale = JSON.stringify(current) !== JSON.stringify(compiled);
   if (process.argv.includes("--check")) {
-    if (current !== compiled) {
+    if (stale) {
       console.error(`${CHART_SPECS_FILE} is stale: run node lib/registry/site/charts.ts`);
       process.exitCode = 1;
     }
-  } else if (current !== compiled) await writeFile(CHART_SPECS_FILE, compiled);
+  } else if (stale) await writeFile(CHART_SPECS_FILE, `${JSON.stringify(compiled, null, 2)}\n`);
 }

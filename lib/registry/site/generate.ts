@@ -130,7 +130,12 @@ async function assertReplaceable(outDir: string): Promise<void> {
 async function copyAssets(files: Map<string, string | Uint8Array>): Promise<void> {
   for (const name of await readdir(ASSETS_DIR)) {
     if (name.endsWith(".d.ts")) continue;
-    files.set(`assets/${name}`, await readFile(join(ASSETS_DIR, name)));
+    const content = await readFile(join(ASSETS_DIR, name));
+    // The committed JSON is formatted for review; browsers get it compact.
+    files.set(
+      `assets/${name}`,
+      name.endsWith(".json") ? JSON.stringify(JSON.parse(content.toString("utf8"))) : content,
+    );
   }
   // vega's package exports only its module entry; its browser builds sit beside it.
   const vegaBuild = dirname(fileURLToPath(import.meta.resolve("vega")));

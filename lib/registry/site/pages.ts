@@ -119,7 +119,7 @@ function emptyRegistry(data: SiteData, root: "" | "../"): Html {
   return html`<section class="empty" aria-labelledby="empty-title">
 <h2 id="empty-title">No versions yet</h2>
 <p>No version of <strong>${data.name}</strong> is registered in ${data.location}. A version appears here once the pipeline registers one:</p>
-<pre><code>npm run pipeline        # locally: train, evaluate, register, promote, deploy
+<pre tabindex="0"><code>npm run pipeline        # locally: train, evaluate, register, promote, deploy
 npm run registry -- list  # what the registry holds</code></pre>
 <p>On GitHub the <code>pipeline</code> workflow registers versions and this site is rebuilt after it. <a href="${root}timeline.html">The timeline</a> will show stage assignments.</p>
 </section>`;
@@ -233,7 +233,7 @@ ${
 <div><label for="status">Status</label><select id="status" name="status"><option value="">any</option><option value="active">active</option><option value="deprecated">deprecated</option><option value="passed">gate passed</option><option value="failed">gate failed</option><option value="unevaluated">not evaluated</option></select></div>
 </form>
 <p id="count" role="status" aria-live="polite"></p>
-<div class="table-scroll">
+<div class="table-scroll" tabindex="0" role="region" aria-label="Versions table">
 <table class="data" id="versions">
 <caption class="visually-hidden">Versions</caption>
 <thead><tr>
@@ -437,12 +437,12 @@ function callSection(card: VersionCard): Html {
   const serving = card.stages.includes("production");
   const python = JSON.stringify(SAMPLE_RECORD).replace(/"([a-z_]+)":/g, '"$1": ');
   return html`<p>${serving ? html`This version serves production now.` : html`To serve this version, deploy it first (a rollback does the same on GitHub: the <code>deploy</code> workflow with <code>version: ${card.version}</code>).`}</p>
-<pre><code>${serving ? "" : `npm run deploy -- --version ${card.version}\n`}npm run serve
+<pre tabindex="0"><code>${serving ? "" : `npm run deploy -- --version ${card.version}\n`}npm run serve
 curl -s localhost:8080/predict -H 'content-type: application/json' \\
   -d '${record}'
 # {"predicted_price": …, "model_version": "${card.version}"}</code></pre>
 <p>With MLflow's scoring client (the service also speaks MLflow's <code>/invocations</code> protocol):</p>
-<pre><code>import pandas as pd
+<pre tabindex="0"><code>import pandas as pd
 from mlflow.pyfunc.scoring_server.client import ScoringServerClient
 
 client = ScoringServerClient("127.0.0.1", 8080)
@@ -648,7 +648,7 @@ ${
 <section aria-labelledby="events-title">
 <h2 id="events-title">Stage events</h2>
 <p id="events-count" role="status" aria-live="polite"></p>
-<div class="table-scroll">
+<div class="table-scroll" tabindex="0" role="region" aria-label="Stage events table">
 <table class="data" id="events">
 <caption class="visually-hidden">Stage events, newest first</caption>
 <thead><tr><th scope="col">time</th><th scope="col">event</th><th scope="col">stage</th><th scope="col">version</th><th scope="col">tag</th></tr></thead>
