@@ -36,7 +36,10 @@ export interface SiteLinks {
 
 /** Reads what the site needs from `registry`: `list()` and `history()`, nothing per version. */
 export async function readSiteSource(registry: Registry): Promise<SiteSource> {
-  const [versions, events] = await Promise.all([registry.list(), registry.history()]);
+  // One after the other: the GitHub backend keeps the tag objects the first listing read, so the
+  // second one asks for the tag names alone.
+  const versions = await registry.list();
+  const events = await registry.history();
   return {
     name: registry.name,
     backend: registry.backend,

@@ -1,24 +1,22 @@
-// act-only stand-in for actions/configure-pages: the default Pages address of a project site.
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+// act-only stand-in for actions/configure-pages: the address GitHub Pages gives a project site by
+// default, https://<owner>.github.io/<repo>/ (a custom domain would differ). Node's built-ins only.
+import { appendFile } from "node:fs/promises";
 
-// The shared helpers live beside the stand-ins in the checked-out workspace (act copies only this
-// folder to run it).
-const { pagesUrl, runStandIn, setOutput } = (await import(
-  pathToFileURL(
-    join(
-      process.env.GITHUB_WORKSPACE ?? process.cwd(),
-      "tools/act-actions/actions/pages-stand-in.ts",
-    ),
-  ).href
-)) as typeof import("../pages-stand-in.ts");
+async function setOutput(name: string, value: string): Promise<void> {
+  await appendFile(process.env.GITHUB_OUTPUT as string, `${name}=${value}\n`);
+}
 
-await runStandIn(async () => {
-  const url = pagesUrl();
-  const basePath = url.pathname.replace(/\/$/, "");
-  await setOutput("base_url", `${url.origin}${basePath}`);
-  await setOutput("origin", url.origin);
-  await setOutput("host", url.host);
+try {
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? "").split("/");
+  if (!owner || !repo) throw new Error("GITHUB_REPOSITORY is not owner/repo");
+  const host = `${owner.toLowerCase()}.github.io`;
+  const basePath = repo.toLowerCase() === host ? "" : `/${repo}`;
+  await setOutput("base_url", `https://${host}${basePath}`);
+  await setOutput("origin", `https://${host}`);
+  await setOutput("host", host);
   await setOutput("base_path", basePath);
-  console.log(`Pages site address (act stand-in): ${url.href}`);
-});
+  console.log(`Pages site address (act stand-in): https://${host}${basePath}/`);
+} catch (error) {
+  console.log(`::error::${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
