@@ -37,12 +37,14 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Builds the site of `count` in-memory versions three times: wall and CPU seconds. */
+/** Builds the site of `count` in-memory versions three times, each into a new folder (as a CI
+ * job does): wall and CPU seconds. The last build stays in `outDir`. */
 async function measureBuild(count: number, outDir: string) {
   const registry = syntheticRegistry(count);
   const walls: number[] = [];
   const cpus: number[] = [];
   for (let run = 0; run < 3; run++) {
+    await rm(outDir, { recursive: true, force: true });
     const cpu = process.cpuUsage();
     const started = performance.now();
     await buildRegistrySite(registry, { outDir, links: LINKS });
@@ -98,68 +100,88 @@ const PAGES = (count: number) => [
   ["timeline", "timeline.html"],
 ];
 
-/** Loads each kind of page `loads` times with the cache off: load times and page weights. */
+interface PageRow {
+  page: string;
+  kb: number;
+  vegaKb: number;
+  cold: number[];
+  warm: number[];
+}
+
+/** Loads each kind of page `loads` times with the browser's cache off (a first visit, vega's
+ * build fetched and compiled again each time), then `loads` times with it on (the next pages of
+ * a visit): load times and what each page fetched. */
 async function measurePages(siteDir: string, count: number, loads: number) {
   const server = await serveSite(siteDir, { basePath: "/house-price/" });
   const browser = await launchChromium();
-  const rows: { page: string; kb: number; vegaKb: number; p50: number; max: number }[] = [];
-  const all: number[] = [];
-  try {
-    for (const [label, path] of PAGES(count)) {
-      const times: number[] = [];
-      let bytes = 0;
-      let vegaBytes = 0;
-      for (let load = 0; load < loads; load++) {
-        const page = await browser.context.newPage();
-        const cdp = await browser.context.newCDPSession(page);
-        await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-        const sizes: Promise<[string, number]>[] = [];
-        page.on("response", (response) =>
-          sizes.push(
-            response.body().then(
-              (body) => [response.url(), body.length] as [string, number],
-              () => [response.url(), 0],
+  const rows: PageRow[] = [];
+  /** One load: milliseconds from navigation start until the page reports itself drawn. */
+  async function load(path: string, cacheOff: boolean) {
+    const page = await browser.context.newPage();
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send("Network.setCacheDisabled", { cacheDisabled: cacheOff });
+    const sizes: Promise<[string, number]>[] = [];
+    page.on("response", (response) =>
+      sizes.push(
+        response.body().then(
+          (body) => [response.url(), body.length] as [string, number],
+          () => [response.url(), 0],
+        ),
+      ),
+    );
+    await page.goto(`${server.url}${path}`);
+    await page.waitForSelector("body[data-loaded='true']", { timeout: 60_000 });
+    // A page without scripts is loaded when its document is.
+    const drawn = await page.getAttribute("body", "data-loaded-ms");
+    const ms = drawn
+      ? Number(drawn)
+      : Math.round(
+          Number(
+            await page.evaluate(
+              'performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd',
             ),
           ),
         );
-        await page.goto(`${server.url}${path}`);
-        await page.waitForSelector("body[data-loaded='true']", { timeout: 60_000 });
-        // A page without scripts is loaded when its document is.
-        const drawn = await page.getAttribute("body", "data-loaded-ms");
-        times.push(
-          drawn
-            ? Number(drawn)
-            : Math.round(
-                Number(
-                  await page.evaluate(
-                    'performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd',
-                  ),
-                ),
-              ),
-        );
-        const loaded = await Promise.all(sizes);
-        bytes = loaded
-          .filter(([url]) => !url.endsWith("/vega.min.js"))
-          .reduce((sum, [, n]) => sum + n, 0);
-        vegaBytes = loaded
-          .filter(([url]) => url.endsWith("/vega.min.js"))
-          .reduce((sum, [, n]) => sum + n, 0);
-        await page.close();
-      }
-      all.push(...times);
+    const fetched = await Promise.all(sizes);
+    await page.close();
+    const isVega = (url: string) => url.endsWith("/vega.min.js");
+    const sum = (list: [string, number][]) => list.reduce((total, [, n]) => total + n, 0);
+    return {
+      ms,
+      bytes: sum(fetched.filter(([url]) => !isVega(url))),
+      vegaBytes: sum(fetched.filter(([url]) => isVega(url))),
+    };
+  }
+  try {
+    for (const [label, path] of PAGES(count)) {
+      const cold = [];
+      for (let i = 0; i < loads; i++) cold.push(await load(path, true));
+      await load(path, false); // fills the cache
+      const warm = [];
+      for (let i = 0; i < loads; i++) warm.push(await load(path, false));
       rows.push({
         page: label,
-        kb: bytes / 1024,
-        vegaKb: vegaBytes / 1024,
-        p50: median(times),
-        max: Math.max(...times),
+        kb: Math.max(...cold.map((run) => run.bytes)) / 1024,
+        vegaKb: Math.max(...cold.map((run) => run.vegaBytes)) / 1024,
+        cold: cold.map((run) => run.ms),
+        warm: warm.map((run) => run.ms),
       });
     }
   } finally {
     await browser.close();
     await server.close();
   }
-  return { rows, p95: percentile(all, 95) };
+  return {
+    rows,
+    coldP95: percentile(
+      rows.flatMap((row) => row.cold),
+      95,
+    ),
+    warmP95: percentile(
+      rows.flatMap((row) => row.warm),
+      95,
+    ),
+  };
 }
 
 /** Runs the site benchmark; the last printed line is its JSON result. */
@@ -198,14 +220,15 @@ export async function main(args: string[]): Promise<void> {
     );
     for (const [route, n] of github.byRoute) console.log(`    ${String(n).padStart(6)}  ${route}`);
 
-    console.log(`Loading each kind of page ${loads} times in ${CHROMIUM} (cache off) ...`);
+    console.log(`Loading each kind of page ${loads} times in ${CHROMIUM}, cache off then on ...`);
     const pages = await measurePages(join(work, "site"), count, loads);
     console.log(
-      "  page              weight (KB, vega aside)  + vega (KB)  load p50 (ms)  load max (ms)",
+      "  page              weight (KB, vega aside)  + vega (KB)  cold p50 / max (ms)  warm p50 / max (ms)",
     );
     for (const row of pages.rows) {
+      const span = (times: number[]) => `${median(times)} / ${Math.max(...times)}`.padStart(19);
       console.log(
-        `  ${row.page.padEnd(16)}  ${row.kb.toFixed(1).padStart(23)}  ${row.vegaKb.toFixed(0).padStart(11)}  ${String(row.p50).padStart(13)}  ${String(row.max).padStart(13)}`,
+        `  ${row.page.padEnd(16)}  ${row.kb.toFixed(1).padStart(23)}  ${row.vegaKb.toFixed(0).padStart(11)}  ${span(row.cold)}  ${span(row.warm)}`,
       );
     }
     const result = {
@@ -213,7 +236,8 @@ export async function main(args: string[]): Promise<void> {
       build_s: Number(build.wall.toFixed(2)),
       requests: Math.round((github.requests * count) / githubCount),
       largest_page_kb: Number(Math.max(...pages.rows.map((row) => row.kb)).toFixed(1)),
-      load_ms_p95: pages.p95,
+      load_ms_p95: pages.coldP95,
+      load_ms_p95_warm: pages.warmP95,
       build_cpu_s: Number(build.cpu.toFixed(2)),
       requests_measured: { versions: githubCount, tags: github.tags, requests: github.requests },
     };

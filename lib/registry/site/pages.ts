@@ -1,6 +1,9 @@
 // The site's pages as HTML: a shared layout, then the overview, the versions table, one model card
 // per version, compare and the production timeline. Relative links only, so the site works under
 // any sub-path (GitHub Pages serves it at /<repo>/). Registry text goes through `html`, escaped.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { formatMoney, formatR2, formatTime } from "./assets/shared.js";
 import { type Html, html, jsonScript, link, trusted } from "./html.ts";
 import {
@@ -32,6 +35,32 @@ interface PageOptions {
   needs?: string[];
   /** JSON for the page's scripts. */
   json?: Html;
+  /** Data files (relative to the site's root) the page's scripts fetch first: fetched at once. */
+  preload?: string[];
+}
+
+const ASSETS = fileURLToPath(new URL("assets/", import.meta.url));
+const importsOf = new Map<string, string[]>();
+
+/** The modules `scripts` import, directly or not: preloaded, so that the browser fetches them
+ * beside the page's scripts instead of after them. */
+function moduleGraph(scripts: string[]): string[] {
+  const found = new Set<string>();
+  const visit = (module: string) => {
+    let imports = importsOf.get(module);
+    if (!imports) {
+      const text = readFileSync(join(ASSETS, module), "utf8");
+      imports = [...text.matchAll(/^import [^;]*? from "\.\/([\w-]+\.js)";$/gms)].map((m) => m[1]);
+      importsOf.set(module, imports);
+    }
+    for (const name of imports) {
+      if (found.has(name) || scripts.includes(name)) continue;
+      found.add(name);
+      visit(name);
+    }
+  };
+  for (const script of scripts) visit(script);
+  return [...found];
 }
 
 /** A page's relative file name and its HTML. */
@@ -59,9 +88,13 @@ function layout(options: PageOptions): string {
 <title>${options.title} · ${data.name} model registry</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${root}assets/site.css">
-${needsCharts ? html`<script src="${root}assets/vega.min.js" defer></script>\n` : ""}${scripts.map(
-  (script) => html`<script type="module" src="${root}assets/${script}"></script>\n`,
-)}</head>
+${[...(needsCharts ? ["assets/chart-specs.json"] : []), ...(options.preload ?? [])].map(
+  (file) => html`<link rel="preload" href="${root}${file}" as="fetch" crossorigin="anonymous">\n`,
+)}${needsCharts ? html`<script src="${root}assets/vega.min.js" defer></script>\n` : ""}${moduleGraph(
+  scripts,
+).map(
+  (module) => html`<link rel="modulepreload" href="${root}assets/${module}">\n`,
+)}${scripts.map((script) => html`<script type="module" src="${root}assets/${script}"></script>\n`)}</head>
 <body data-needs="${(options.needs ?? []).join(" ")}"${options.needs?.length ? "" : trusted(' data-loaded="true"')}>
 <a class="skip" href="#main">Skip to the content</a>
 <header class="top">
@@ -264,6 +297,7 @@ ${
       body,
       scripts: data.cards.length ? ["versions.js"] : [],
       needs: data.cards.length ? ["table"] : [],
+      preload: data.cards.length ? ["data/versions.json"] : [],
     }),
   };
 }
@@ -615,6 +649,7 @@ ${
       body,
       scripts: data.cards.length < 2 ? [] : ["compare.js"],
       needs: data.cards.length < 2 ? [] : ["compare"],
+      preload: data.cards.length < 2 ? [] : ["data/versions.json"],
     }),
   };
 }
@@ -676,6 +711,7 @@ ${
       body,
       scripts: hasEvents ? ["timeline.js"] : [],
       needs: hasEvents ? ["charts", "timeline"] : [],
+      preload: hasEvents ? ["data/events/0.json"] : [],
       json: hasEvents ? jsonScript("timeline-data", timeline) : undefined,
     }),
   };

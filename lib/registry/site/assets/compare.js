@@ -9,8 +9,17 @@ const form = document.getElementById("pick");
 const statusLine = document.getElementById("compare-status");
 const output = document.getElementById("comparison");
 
+const details = new Map();
+
+/** A version's compare data (data/versions/<version>.json), fetched once. */
 function detail(version) {
-  return fetchJson(`data/versions/${encodeURIComponent(version)}.json`);
+  if (!details.has(version)) {
+    const loading = fetchJson(`data/versions/${encodeURIComponent(version)}.json`);
+    // A failed fetch is not kept: asking again fetches again.
+    loading.catch(() => details.delete(version));
+    details.set(version, loading);
+  }
+  return details.get(version);
 }
 
 function heading(level, text, id) {
@@ -251,6 +260,10 @@ async function show(a, b) {
 }
 
 try {
+  // The pair in the address is fetched beside the index, not after it (a bad name fails quietly
+  // here and is replaced by the defaults below).
+  const asked = readQuery();
+  for (const version of [asked.a, asked.b]) if (version) detail(version).catch(() => {});
   const index = await fetchJson("data/versions.json");
   const versions = index.rows.map((row) => row[0]);
   document

@@ -123,10 +123,13 @@ try {
     if (next.stage) form.stage.value = next.stage;
     ask(form.at.value, form.stage.value);
   });
-  await showEvents(Math.min(eventPages, Math.max(1, Number.parseInt(query.page ?? "1", 10) || 1)));
-  await renderChart(document.querySelector('figure[data-chart="stages"]'), "stages", {
-    holds: holds(),
-  });
+  // The events' page and the chart load side by side.
+  await Promise.all([
+    showEvents(Math.min(eventPages, Math.max(1, Number.parseInt(query.page ?? "1", 10) || 1))),
+    renderChart(document.querySelector('figure[data-chart="stages"]'), "stages", {
+      holds: holds(),
+    }),
+  ]);
 } catch (error) {
   showError(answer, error);
 }
