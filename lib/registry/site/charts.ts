@@ -81,11 +81,13 @@ export const CHART_SPECS = {
     mark: "bar",
     encoding: {
       x: { field: "segment", type: "nominal", title: "ocean_proximity", axis: { labelAngle: 0 } },
-      xOffset: { field: "model", type: "nominal" },
+      // This version first (and in the primary colour), production beside it.
+      xOffset: { field: "model", type: "nominal", sort: null },
       y: { field: "rmse", type: "quantitative", title: "RMSE ($)", axis: { format: MONEY } },
       color: {
         field: "model",
         type: "nominal",
+        sort: null,
         title: null,
         scale: { range: [COLORS.primary, COLORS.muted] },
       },
