@@ -3,7 +3,7 @@
 // act's own artifact server, the registry on the GitHub API that GITHUB_API_URL names.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { access, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,11 +15,22 @@ import { runProgram, UsageError } from "../lib/cli/program.ts";
 
 export const ACT_VERSION = "0.2.87";
 
+/** The events the project's workflows listen to. */
+export type ActEvent =
+  | "workflow_dispatch"
+  | "push"
+  | "pull_request"
+  | "workflow_run"
+  | "repository_dispatch";
+
 export interface ActOptions {
   /** A workflow of .github/workflows by name (`pipeline`) or file name (`pipeline.yml`). */
   workflow: string;
   /** The triggering event (default workflow_dispatch). */
-  event?: "workflow_dispatch" | "push" | "pull_request";
+  event?: ActEvent;
+  /** The event's payload as GitHub would send it (the local GitHub's trigger model gives it);
+   * default a minimal one made from the repository's HEAD. */
+  payload?: Record<string, unknown>;
   /** workflow_dispatch inputs; strings, as GitHub sends them. */
   inputs?: Record<string, string>;
   /** The repository act runs in; jobs get a copy of its working tree without gitignored files. */
@@ -38,8 +49,13 @@ export interface ActOptions {
   vars?: Record<string, string>;
   /** Run only this job (act -j). */
   job?: string;
-  /** act's action cache, where each job's copy of the workspace lives (default act's own). */
+  /**
+   * act's action cache, where each job's copy of the workspace lives and the runner's tool cache
+   * (`tool_cache/`, where the setup-node stand-in keeps Node and the npm cache) (default act's own).
+   */
   actionCacheDir?: string;
+  /** Where act's cache server keeps the caches of actions/cache (default act's own, ~/.cache/actcache). */
+  cacheServerDir?: string;
   /** Log JSON lines instead of text. */
   json?: boolean;
   /** The act binary (default: found on PATH or in $(go env GOPATH)/bin). */
@@ -50,6 +66,8 @@ export interface ActInvocation {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** Where act's artifact server keeps the artifacts. */
+  artifactDir: string;
   /** Where act's artifact server listens, and the proxy in front of it that the jobs use. */
   artifactPort: number;
   artifactProxyPort: number;
@@ -228,11 +246,12 @@ export async function actInvocation(options: ActOptions): Promise<ActInvocation>
   const runId = options.runId ?? newRunId();
   const head = await headOf(options.repoDir);
   const payload: Record<string, unknown> =
-    event === "workflow_dispatch"
+    options.payload ??
+    (event === "workflow_dispatch"
       ? { inputs, ref: head.ref }
       : event === "push"
         ? { ref: head.ref, after: head.sha, head_commit: { id: head.sha } }
-        : { pull_request: { head: { ref: head.ref, sha: head.sha }, base: { ref: "main" } } };
+        : { pull_request: { head: { ref: head.ref, sha: head.sha }, base: { ref: "main" } } });
   const github = options.github ?? {};
   const artifactPort = options.artifactPort ?? (await freePort());
   const artifactProxyPort = await freePort();
@@ -253,7 +272,10 @@ export async function actInvocation(options: ActOptions): Promise<ActInvocation>
     "127.0.0.1",
     "--artifact-server-port",
     String(artifactPort),
-    "--no-cache-server",
+    // act's cache server backs actions/cache (its stand-in), on loopback only.
+    "--cache-server-addr",
+    "127.0.0.1",
+    ...(options.cacheServerDir ? ["--cache-server-path", resolve(options.cacheServerDir)] : []),
     ...(await localRepositoryArgs(options.repoDir, options.workflow)),
     ...env("GITHUB_RUN_ID", runId),
     ...env("GITHUB_API_URL", github.apiUrl),
@@ -274,6 +296,7 @@ export async function actInvocation(options: ActOptions): Promise<ActInvocation>
       // act hands the jobs this URL for artifacts when it is set: see startArtifactProxy.
       ACTIONS_RUNTIME_URL: `http://127.0.0.1:${artifactProxyPort}/`,
     },
+    artifactDir: resolve(options.artifactDir),
     artifactPort,
     artifactProxyPort,
     event: payload,
@@ -293,11 +316,14 @@ export interface ActRun {
  * A proxy in front of act 0.2.87's artifact server that the jobs use instead, for two mismatches
  * with @actions/artifact 6: the server decodes requests strictly and rejects the `mime_type` field
  * the client sends with CreateArtifact (nektos/act#6022), and the client's blob upload drops the
- * `=` padding of the signed URL's `sig`, which the server then rejects as unauthorized.
+ * `=` padding of the signed URL's `sig`, which the server then rejects as unauthorized. With the
+ * server's `artifactDir` it also refuses, as GitHub does, a second artifact of the same name in a
+ * run (act would overwrite it), so a re-run that uploads a name again fails here too.
  */
 export async function startArtifactProxy(
   port: number,
   upstreamPort: number,
+  artifactDir?: string,
 ): Promise<{ close(): Promise<void> }> {
   const server = createHttpServer(async (req, res) => {
     const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
@@ -314,6 +340,23 @@ export async function startArtifactProxy(
         mimeType: _camel,
         ...rest
       } = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+      const { name, workflow_run_backend_id: runId } = rest as Record<string, unknown>;
+      if (artifactDir && typeof name === "string" && typeof runId === "string") {
+        const taken = await readdir(join(artifactDir, runId, name)).then(
+          (files) => files.length > 0,
+          () => false,
+        );
+        if (taken) {
+          res.writeHead(409, { "content-type": "application/json" });
+          res.end(
+            JSON.stringify({
+              code: "already_exists",
+              msg: `an artifact with this name already exists on the workflow run: ${name}`,
+            }),
+          );
+          return;
+        }
+      }
       body = Buffer.from(JSON.stringify(rest));
     }
     const upstream = request(
@@ -364,7 +407,14 @@ export async function runAct(
   onStart?: (child: ChildProcess) => void,
 ): Promise<ActRun> {
   await writeFile(invocation.eventFile, `${JSON.stringify(invocation.event, null, 2)}\n`);
-  const proxy = await startArtifactProxy(invocation.artifactProxyPort, invocation.artifactPort);
+  // act 0.2.87's ListArtifacts fails (a panic) until the run's folder exists, and the actions
+  // list the run's artifacts before their first upload (to replace one of the same name).
+  await mkdir(join(invocation.artifactDir, invocation.runId), { recursive: true });
+  const proxy = await startArtifactProxy(
+    invocation.artifactProxyPort,
+    invocation.artifactPort,
+    invocation.artifactDir,
+  );
   const child = spawn(invocation.command, invocation.args, {
     cwd: repoDir,
     env: invocation.env,
@@ -442,7 +492,7 @@ function actProgram(): Command {
         "The token comes from the environment only (GITHUB_TOKEN), never from the command line.",
         "The pipeline's jobs share the model registry through the GitHub API, so pipeline.yml and",
         "deploy.yml need GITHUB_TOKEN and GITHUB_REPOSITORY; for a local stand-in of the API run",
-        "`node test/support/github-server.ts` (it prints apiUrl, repository and gitDir), push your",
+        "`node tools/local-github/main.ts` (it prints apiUrl, repository and gitDir), push your",
         "commit to its gitDir as main and pass its URL as GITHUB_API_URL. Jobs copy the working tree",
         "without gitignored files (data/ among them), hence --data.",
         "",

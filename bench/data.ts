@@ -1,12 +1,15 @@
-// `npm run bench -- data [--rows N] [--skip-pandas]`: ingest + features on an upsampled housing
-// CSV, ours (bench/data_ours.ts) against pandas (bench/pandas_data.py), each side in its own
-// child process so that each peak RSS is measured alone.
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+// `npm run bench -- data [--rows N] [--repeat N] [--peers LIST] [--skip-peers]`: ingest + features on an
+// upsampled housing CSV, ours (bench/data_ours.ts) against polars (Python), DuckDB, pandas with
+// the pyarrow reader and Spark local (bench/data/<engine>_data.py), all on the same file doing
+// the same work. Each engine runs in its own child process, one after the other, so that each
+// has the machine and its own peak RSS. With --repeat N the engines take turns N times and each
+// engine's median run is reported, so that a burst of other work on a shared machine hits every
+// engine alike. Ratios are printed only when every engine read, kept, quarantined and split the
+// same rows, in every round (bench/data/agreement.ts).
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { $ } from "zx";
 import { buildFeatureSchema } from "../lib/schema/features.ts";
 import {
   CATEGORY_RULE,
@@ -14,31 +17,41 @@ import {
   NUMERIC_RULES,
   REQUIRED_COLUMNS,
 } from "../lib/schema/rules.ts";
+import { countDisagreements, type EngineCounts } from "./data/agreement.ts";
 import { upsampleHousing } from "./data/upsample.ts";
+import { runSide } from "./support/child.ts";
+import { BENCH_DIR, benchDataset, REPO } from "./support/paths.ts";
+import { benchPython } from "./support/python.ts";
+import { pickVersions, writeReport } from "./support/report.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
-const BENCH_DIR = join(REPO, ".bench", "data");
-const DEFAULT_SOURCE = fileURLToPath(new URL("../../shared/data/housing.csv", import.meta.url));
-const TIME = "/usr/bin/time";
+const DATA_DIR = join(BENCH_DIR, "data");
 const TEST_FRACTION = 0.2;
+const OURS = "ours (nodejs-polars)";
+const PEERS = ["polars", "duckdb", "pandas", "spark"] as const;
+type Peer = (typeof PEERS)[number];
+const PEER_NAMES: Record<Peer, string> = {
+  polars: "polars (Python)",
+  duckdb: "DuckDB",
+  pandas: "pandas (pyarrow reader)",
+  spark: "Spark local",
+};
+/** Spark 4 runs on Java 17 or newer. */
+const JAVA_MINIMUM = 17;
 
-/** What each side's child prints as its last line. */
-interface SideResult {
+/** What each engine's child prints as its last line. */
+interface EngineResult extends EngineCounts {
+  /** The engine's own start-up before the work (Spark's JVM and session); 0 for the others. */
+  startup_s?: number;
   ingest_s: number;
   features_s: number;
+  /** ingest + features, timed inside the process: no interpreter start-up or imports. */
   total_s: number;
   max_rss_mb: number;
-  kept: number;
-  quarantined: number;
-  train: number;
-  test: number;
 }
 
-interface SideRun {
-  result: SideResult;
-  /** Wall time of the whole child process, start-up and imports included. */
+interface EngineRun {
+  result: EngineResult;
   wall_s: number;
-  /** Peak RSS as /usr/bin/time saw it, else as the child reported it. */
   peak_rss_mb: number;
 }
 
@@ -48,10 +61,11 @@ export async function main(args: string[]): Promise<void> {
     args,
     options: {
       rows: { type: "string", default: "2000000" },
-      "skip-pandas": { type: "boolean", default: false },
+      peers: { type: "string", default: PEERS.join(",") },
+      "skip-peers": { type: "boolean", default: false },
       seed: { type: "string", default: "42" },
-      source: { type: "string", default: DEFAULT_SOURCE },
-      python: { type: "string" },
+      repeat: { type: "string", default: "1" },
+      source: { type: "string" },
       keep: { type: "boolean", default: false },
     },
   });
@@ -60,59 +74,149 @@ export async function main(args: string[]): Promise<void> {
     throw new Error(`--rows: "${values.rows}" is not a positive whole number`);
   }
   const seed = Number(values.seed);
-  if (!existsSync(values.source)) {
-    throw new Error(
-      `${values.source}: the housing CSV is missing; run \`npm run data:fetch -- --out PATH\` and pass --source PATH`,
-    );
+  const repeat = Number(values.repeat);
+  if (!Number.isSafeInteger(repeat) || repeat < 1) {
+    throw new Error(`--repeat: "${values.repeat}" is not a positive whole number`);
   }
-  const python = values["skip-pandas"] ? null : findPython(values.python);
+  const peers = values["skip-peers"] ? [] : parsePeers(values.peers);
+  const source = await benchDataset(values.source);
+  if (peers.includes("spark")) await checkJava();
+  const python = peers.length > 0 ? await benchPython() : null;
 
   console.error(`bench data: preparing ${rows} rows…`);
-  const csv = await upsampleHousing({ source: values.source, rows, cacheDir: BENCH_DIR, seed });
+  const csv = await upsampleHousing({ source, rows, cacheDir: DATA_DIR, seed });
   console.error(
     `bench data: ${csv.cached ? "cached" : "wrote"} ${csv.path} (${(csv.bytes / 1e6).toFixed(0)} MB)`,
   );
 
-  const work = join(BENCH_DIR, `run-${process.pid}`);
+  const work = join(DATA_DIR, `run-${process.pid}`);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   try {
-    // The two sides run one after the other: on a small machine they would slow each other.
-    console.error("bench data: running ours…");
-    const ours = await runSide([
-      process.execPath,
-      join(REPO, "bench", "run.ts"),
-      "data_ours",
-      "--input",
-      csv.path,
-      "--out",
-      join(work, "ours"),
-      "--test-fraction",
-      String(TEST_FRACTION),
-      "--seed",
-      String(seed),
-    ]);
-    let pandas: SideRun | null = null;
-    if (python) {
-      const specPath = join(work, "pandas_spec.json");
-      await writeFile(specPath, JSON.stringify(pandasSpec(seed)));
-      console.error(`bench data: running pandas (${python})…`);
-      pandas = await runSide([
-        python,
-        join(REPO, "bench", "pandas_data.py"),
-        specPath,
+    const specPath = join(work, "spec.json");
+    await writeFile(specPath, JSON.stringify(engineSpec(seed)));
+    const commands: Record<string, (out: string) => string[]> = {
+      ours: (out) => [
+        process.execPath,
+        join(REPO, "bench", "run.ts"),
+        "data_ours",
+        "--input",
         csv.path,
-        join(work, "pandas"),
-      ]);
+        "--out",
+        out,
+        "--test-fraction",
+        String(TEST_FRACTION),
+        "--seed",
+        String(seed),
+      ],
+    };
+    for (const peer of peers) {
+      const interpreter = python?.python;
+      if (!interpreter) break;
+      const script = join(REPO, "bench", "data", `${peer}_data.py`);
+      commands[peer] = (out) => [interpreter, script, specPath, csv.path, out];
     }
-    report(rows, ours, pandas);
+    const rounds: Record<string, EngineRun>[] = [];
+    const problems: string[] = [];
+    for (let round = 1; round <= repeat; round++) {
+      const runsOfRound: Record<string, EngineRun> = {};
+      for (const [name, command] of Object.entries(commands)) {
+        const label = name === "ours" ? "ours" : PEER_NAMES[name as Peer];
+        console.error(`bench data: ${repeat > 1 ? `round ${round}/${repeat}, ` : ""}${label}…`);
+        const out = join(work, `${name}-${round}`);
+        runsOfRound[name] = await engineRun(command(out));
+        await rm(out, { recursive: true, force: true });
+      }
+      const disagreements = countDisagreements(
+        Object.fromEntries(Object.entries(runsOfRound).map(([name, run]) => [name, run.result])),
+        TEST_FRACTION,
+      );
+      problems.push(
+        ...disagreements.map((problem) => (repeat > 1 ? `round ${round}: ${problem}` : problem)),
+      );
+      rounds.push(runsOfRound);
+    }
+    const runs = Object.fromEntries(
+      Object.keys(commands).map((name) => [name, medianRun(rounds.map((round) => round[name]))]),
+    );
+    printTable(rows, runs);
+    const result = {
+      ...summary(rows, runs, peers.length > 0 ? problems.length === 0 : null),
+      repeat,
+    };
+    await writeReport({
+      bench: "data",
+      setup: `ingest + features of ${rows.toLocaleString("en-US")} rows (${(csv.bytes / 1e6).toFixed(0)} MB CSV)${repeat > 1 ? `, median of ${repeat} rounds` : ""}`,
+      panels: [
+        {
+          title: "ingest + features, s, in-process (lower is better)",
+          bars: [
+            { side: OURS, value: runs.ours.result.total_s },
+            ...peers.map((peer) => ({ side: PEER_NAMES[peer], value: runs[peer].result.total_s })),
+          ],
+        },
+        {
+          title: "peak memory, MB (lower is better)",
+          bars: [
+            { side: OURS, value: runs.ours.peak_rss_mb },
+            ...peers.map((peer) => ({ side: PEER_NAMES[peer], value: runs[peer].peak_rss_mb })),
+          ],
+        },
+      ],
+      result,
+      versions: pickVersions(python?.versions, [
+        "polars",
+        "duckdb",
+        "pandas",
+        "pyarrow",
+        "pyspark",
+      ]),
+      notes: runs.spark
+        ? [
+            `Spark's JVM and session start-up, ${runs.spark.result.startup_s?.toFixed(1)} s, not included`,
+          ]
+        : [],
+    });
+    for (const problem of problems) console.error(`bench data: ${problem}`);
+    console.log(JSON.stringify(result));
+    if (problems.length > 0) {
+      console.error("bench data: the engines did not do the same work; no ratios");
+      process.exitCode = 1;
+    }
   } finally {
     if (!values.keep) await rm(work, { recursive: true, force: true });
   }
 }
 
-/** The rules and schema, from the TypeScript sources, so pandas checks exactly the same things. */
-function pandasSpec(seed: number) {
+function parsePeers(list: string): Peer[] {
+  const names = list
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!(PEERS as readonly string[]).includes(name)) {
+      throw new Error(`--peers: "${name}" is not a peer; expected some of ${PEERS.join(",")}`);
+    }
+  }
+  return PEERS.filter((peer) => names.includes(peer));
+}
+
+/** Fails early, before minutes of other work, when Spark cannot start. */
+async function checkJava(): Promise<void> {
+  const run = await $({ nothrow: true, quiet: true })`java -version`;
+  // `java -version` prints e.g. `openjdk version "17.0.15" 2025-04-15` (or "1.8.0_412") to stderr.
+  const version = /version "(\d+)(?:\.(\d+))?/.exec(run.stderr);
+  const major = version ? Number(version[1] === "1" ? version[2] : version[1]) : null;
+  if (!run.ok || major === null || major < JAVA_MINIMUM) {
+    throw new Error(
+      `Spark needs Java ${JAVA_MINIMUM} or newer on PATH; found ${major === null ? "none" : `Java ${major}`}. ` +
+        "Install one (Debian: apt-get install openjdk-17-jre-headless), or leave spark out with --peers polars,duckdb,pandas",
+    );
+  }
+}
+
+/** The rules and schema, from the TypeScript sources, so every engine checks exactly the same things. */
+function engineSpec(seed: number) {
   return {
     requiredColumns: REQUIRED_COLUMNS,
     numericRules: NUMERIC_RULES,
@@ -124,114 +228,92 @@ function pandasSpec(seed: number) {
   };
 }
 
-/** The first Python that imports pandas and pyarrow: --python, Debian's, then the PATH's. */
-function findPython(chosen: string | undefined): string {
-  const candidates = chosen ? [chosen] : ["/usr/bin/python3", "python3"];
-  for (const candidate of candidates) {
-    const probe = spawnSync(candidate, ["-c", "import pandas, pyarrow"], { stdio: "ignore" });
-    if (probe.status === 0) return candidate;
-  }
-  throw new Error(
-    [
-      `no Python with pandas and pyarrow found (tried ${candidates.join(", ")}).`,
-      "Install them with one of:",
-      "  python3 -m pip install pandas pyarrow",
-      "  apt-get install -y python3-pandas   (Debian; pyarrow then still comes from pip)",
-      "or pass --python PATH, or --skip-pandas to time our side only.",
-    ].join("\n"),
-  );
+/** The run with the median time (the lower middle one of an even count): a run that happened. */
+function medianRun(runs: EngineRun[]): EngineRun {
+  const sorted = [...runs].sort((a, b) => a.result.total_s - b.result.total_s);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-/** Runs one side's child, under /usr/bin/time when present, and parses its last JSON line. */
-async function runSide(command: string[]): Promise<SideRun> {
-  const rssFile = join(BENCH_DIR, `rss-${process.pid}.txt`);
-  const timed = existsSync(TIME);
-  const [program, ...args] = timed ? [TIME, "-f", "%M", "-o", rssFile, ...command] : command;
-  const started = performance.now();
-  const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn(program, args, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      out += text;
-    });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`${command.join(" ")} exited with ${code}:\n${out.trim()}`)),
-    );
-  });
-  const wall_s = (performance.now() - started) / 1000;
-  const lastLine = stdout.trim().split("\n").at(-1) ?? "";
-  let result: SideResult;
-  try {
-    result = JSON.parse(lastLine) as SideResult;
-  } catch {
-    throw new Error(`${command.join(" ")}: last line is not JSON: "${lastLine}"`);
-  }
-  let peak_rss_mb = result.max_rss_mb;
-  if (timed) {
-    // GNU time's %M is the peak RSS in KiB.
-    peak_rss_mb = Number((await readFile(rssFile, "utf8")).trim().split("\n").at(-1)) / 1024;
-    await rm(rssFile, { force: true });
-  }
-  return { result, wall_s, peak_rss_mb };
+async function engineRun(command: string[]): Promise<EngineRun> {
+  const run = await runSide<EngineResult>(command);
+  return {
+    result: run.result,
+    wall_s: run.wall_s,
+    // GNU time sees the child only; the child's own figure adds a helper process (Spark's JVM).
+    peak_rss_mb: Math.max(run.peak_rss_mb ?? 0, run.result.max_rss_mb),
+  };
 }
 
-function report(rows: number, ours: SideRun, pandas: SideRun | null) {
-  const sides: [string, SideRun | null][] = [
-    ["ours", ours],
-    ["pandas", pandas],
-  ];
+function printTable(rows: number, runs: Record<string, EngineRun>): void {
   const header = [
-    "side",
+    "engine",
+    "start-up s",
     "ingest s",
     "features s",
     "total s",
     "process s",
     "peak RSS MB",
+    "read",
     "kept",
     "quarantined",
+    "median",
     "train",
     "test",
   ];
-  const table = sides
-    .filter((entry): entry is [string, SideRun] => entry[1] !== null)
-    .map(([name, run]) => [
-      name,
-      run.result.ingest_s.toFixed(2),
-      run.result.features_s.toFixed(2),
-      run.result.total_s.toFixed(2),
-      run.wall_s.toFixed(2),
-      run.peak_rss_mb.toFixed(0),
-      String(run.result.kept),
-      String(run.result.quarantined),
-      String(run.result.train),
-      String(run.result.test),
-    ]);
+  const table = Object.entries(runs).map(([name, run]) => [
+    name,
+    (run.result.startup_s ?? 0).toFixed(2),
+    run.result.ingest_s.toFixed(2),
+    run.result.features_s.toFixed(2),
+    run.result.total_s.toFixed(2),
+    run.wall_s.toFixed(2),
+    run.peak_rss_mb.toFixed(0),
+    String(run.result.read),
+    String(run.result.kept),
+    String(run.result.quarantined),
+    String(run.result.median),
+    String(run.result.train),
+    String(run.result.test),
+  ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...table.map((row) => row[column].length)),
   );
-  console.log(`\ndata benchmark: ${rows} rows (total s = ingest + features inside the process)`);
+  console.log(
+    `\ndata benchmark: ${rows} rows (total s = ingest + features inside the process; process s = the whole child, start-up included)`,
+  );
   for (const row of [header, ...table]) {
     console.log(row.map((cell, column) => cell.padStart(widths[column])).join("  "));
   }
-  if (
-    pandas &&
-    (pandas.result.kept !== ours.result.kept ||
-      pandas.result.quarantined !== ours.result.quarantined)
-  ) {
-    console.log("WARNING: the two sides kept different rows; the comparison is not like for like");
-  }
-  const round = (value: number, digits: number) => Number(value.toFixed(digits));
-  console.log(
-    JSON.stringify({
-      rows,
-      ours_s: round(ours.result.total_s, 3),
-      pandas_s: pandas ? round(pandas.result.total_s, 3) : null,
-      speedup: pandas ? round(pandas.result.total_s / ours.result.total_s, 2) : null,
-      ours_peak_rss_mb: round(ours.peak_rss_mb, 0),
-      pandas_peak_rss_mb: pandas ? round(pandas.peak_rss_mb, 0) : null,
-    }),
-  );
+}
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+function summary(rows: number, runs: Record<string, EngineRun>, countsAgree: boolean | null) {
+  const ours = runs.ours.result.total_s;
+  const seconds = (name: string) => (runs[name] ? round(runs[name].result.total_s, 3) : null);
+  // A ratio only where the counts agree: otherwise the engines did different work.
+  const ratio = (name: string) =>
+    runs[name] && countsAgree ? round(runs[name].result.total_s / ours, 2) : null;
+  return {
+    rows,
+    ours_s: round(ours, 3),
+    polars_s: seconds("polars"),
+    duckdb_s: seconds("duckdb"),
+    pandas_s: seconds("pandas"),
+    spark_s: seconds("spark"),
+    spark_startup_s: runs.spark ? round(runs.spark.result.startup_s ?? 0, 3) : null,
+    vs_polars: ratio("polars"),
+    vs_duckdb: ratio("duckdb"),
+    vs_pandas: ratio("pandas"),
+    vs_spark: ratio("spark"),
+    counts_agree: countsAgree,
+    kept: runs.ours.result.kept,
+    quarantined: runs.ours.result.quarantined,
+    process_s: Object.fromEntries(
+      Object.entries(runs).map(([name, run]) => [name, round(run.wall_s, 2)]),
+    ),
+    peak_rss_mb: Object.fromEntries(
+      Object.entries(runs).map(([name, run]) => [name, round(run.peak_rss_mb, 0)]),
+    ),
+  };
 }

@@ -38,8 +38,10 @@ export async function main(args: string[]): Promise<void> {
     total_s: (done - start) / 1000,
     // resourceUsage().maxRSS is in KiB.
     max_rss_mb: process.resourceUsage().maxRSS / 1024,
+    read: ingest.rows.read,
     kept: ingest.rows.kept,
     quarantined: ingest.rows.quarantined,
+    median: ingest.imputed.total_bedrooms?.value ?? null,
     train: features.split.rows.train,
     test: features.split.rows.test,
   };

@@ -1,16 +1,17 @@
-// `npm run bench -- serve [--duration 15] [--connections 8] [--trees 100] [--skip-anchor]`:
+// `npm run bench -- serve [--duration 15] [--connections 8] [--trees 100] [--skip-peers]`:
 // our prediction service against the seed-style FastAPI + scikit-learn anchor
-// (bench/fastapi_serve.py), each serving a 100-tree forest trained on the same split of the real
-// data. Each server runs in its own child process; autocannon loads them from this process, one
-// after the other, with single-record POST /predict. Then the latency of a 1,000-record batch.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+// (bench/serve/fastapi_serve.py), each serving a 100-tree forest trained on the same split of the
+// real data. Each server runs in its own child process; autocannon loads them from this process,
+// one after the other, with single-record POST /predict. Then the latency of a 1,000-record batch.
+// Any answer that is not 2xx, and any socket error or timeout, fails the benchmark: requests per
+// second count only when every request was answered.
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BUNDLE_FILES, type ModelManifest, readBundle } from "../lib/bundle/bundle.ts";
 import { loadSplit } from "../lib/bundle/dataset.ts";
@@ -20,10 +21,11 @@ import { FEATURES_FILES } from "../lib/schema/features.ts";
 import { runIngest } from "../stages/1-ingest/ingest.ts";
 import { runFeatures } from "../stages/2-features/features.ts";
 import { runTrain } from "../stages/3-train/train.ts";
+import { BENCH_DIR as BENCH_ROOT, benchDataset, REPO } from "./support/paths.ts";
+import { benchPython } from "./support/python.ts";
+import { pickVersions, writeReport } from "./support/report.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
-const BENCH_DIR = join(REPO, ".bench", "serve");
-const DEFAULT_SOURCE = fileURLToPath(new URL("../../shared/data/housing.csv", import.meta.url));
+const BENCH_DIR = join(BENCH_ROOT, "serve");
 const BATCH = 1000;
 const BATCH_RUNS = 15;
 
@@ -32,14 +34,22 @@ interface LoadResult {
   p50: number;
   p99: number;
   requests: number;
-  failed: number;
+  /** Answers with a status outside 200..299. */
+  non2xx: number;
+  /** Socket errors, timeouts and dropped connections: requests that got no answer. */
+  errors: number;
 }
 
 type Autocannon = (
   options: Record<string, unknown>,
   done: (
     error: Error | null,
-    result: { requests: { average: number }; non2xx: number; errors: number; timeouts: number },
+    result: {
+      requests: { average: number; sent: number; total: number };
+      non2xx: number;
+      errors: number;
+      timeouts: number;
+    },
   ) => void,
 ) => {
   on(
@@ -58,23 +68,18 @@ export async function main(args: string[]): Promise<void> {
       duration: { type: "string", default: "15" },
       connections: { type: "string", default: "8" },
       trees: { type: "string", default: "100" },
-      source: { type: "string", default: DEFAULT_SOURCE },
-      python: { type: "string" },
-      "skip-anchor": { type: "boolean", default: false },
+      source: { type: "string" },
+      "skip-peers": { type: "boolean", default: false },
     },
   });
   const duration = positive("--duration", values.duration);
   const connections = positive("--connections", values.connections);
   const trees = positive("--trees", values.trees);
-  if (!existsSync(values.source)) {
-    throw new Error(
-      `${values.source}: the housing CSV is missing; run \`npm run data:fetch -- --out PATH\` and pass --source PATH`,
-    );
-  }
-  const python = values["skip-anchor"] ? null : findPython(values.python);
+  const source = await benchDataset(values.source);
+  const python = values["skip-peers"] ? null : await benchPython();
 
-  const { bundleDir, anchorDir } = await prepareModels(values.source, trees);
-  const records = await rawRecords(values.source, BATCH);
+  const { bundleDir, anchorDir } = await prepareModels(source, trees);
+  const records = await rawRecords(source, BATCH);
   const single = JSON.stringify(records[0]);
   const batch = JSON.stringify(records);
 
@@ -87,9 +92,9 @@ export async function main(args: string[]): Promise<void> {
     if (python) {
       const port = await freePort();
       const child = spawn(
-        python,
+        python.python,
         [
-          join(REPO, "bench", "fastapi_serve.py"),
+          join(REPO, "bench", "serve", "fastapi_serve.py"),
           anchorDir,
           "--port",
           String(port),
@@ -115,16 +120,56 @@ export async function main(args: string[]): Promise<void> {
     );
 
     console.error(`bench serve: loading ours (${connections} connections, ${duration} s)…`);
-    await load(ours.url, single, connections, 2);
+    // The warm-up runs count too: a failed request anywhere fails the benchmark.
+    const oursWarmUp = await load(ours.url, single, connections, 2);
     const oursLoad = await load(ours.url, single, connections, duration);
+    let anchorWarmUp: LoadResult | null = null;
     let anchorLoad: LoadResult | null = null;
     if (anchorUrl) {
       console.error(`bench serve: loading the anchor (${connections} connections, ${duration} s)…`);
-      await load(anchorUrl, single, connections, 2);
+      anchorWarmUp = await load(anchorUrl, single, connections, 2);
       anchorLoad = await load(anchorUrl, single, connections, duration);
     }
     const batchMs = await batchLatency(ours.url, batch);
-    report({ oursLoad, anchorLoad, batchMs, connections, duration, trees });
+    const failures = {
+      ours: addFailures(oursWarmUp, oursLoad),
+      anchor: anchorWarmUp && anchorLoad ? addFailures(anchorWarmUp, anchorLoad) : null,
+    };
+    const result = summary({ oursLoad, anchorLoad, batchMs, failures });
+    printTable({ oursLoad, anchorLoad, batchMs, connections, duration, trees });
+    await writeReport({
+      bench: "serve",
+      setup: `POST /predict, one record, ${connections} connections for ${duration} s, ${trees} trees`,
+      panels: [
+        {
+          title: "requests per second (higher is better)",
+          bars: [
+            { side: "ours (Express)", value: oursLoad.rps },
+            { side: "FastAPI + scikit-learn", value: anchorLoad?.rps ?? null },
+          ],
+        },
+        {
+          title: "p99 latency, ms (lower is better)",
+          bars: [
+            { side: "ours (Express)", value: oursLoad.p99 },
+            { side: "FastAPI + scikit-learn", value: anchorLoad?.p99 ?? null },
+          ],
+        },
+      ],
+      result,
+      versions: pickVersions(python?.versions, ["fastapi", "uvicorn", "scikit-learn"]),
+      notes: [`ours, one ${BATCH}-record batch: median ${batchMs.toFixed(1)} ms`],
+    });
+    const failed = [failures.ours, failures.anchor].filter(
+      (side) => side && side.non2xx + side.errors > 0,
+    );
+    console.log(JSON.stringify(result));
+    if (failed.length > 0) {
+      console.error(
+        `bench serve: FAILED: ${result.non_2xx} answers were not 2xx and ${result.errors} requests got no answer (ours ${failures.ours.non2xx} + ${failures.ours.errors}, anchor ${failures.anchor?.non2xx ?? 0} + ${failures.anchor?.errors ?? 0}); the request rates do not count`,
+      );
+      process.exitCode = 1;
+    }
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
   }
@@ -135,26 +180,6 @@ function positive(name: string, value: string): number {
   if (!Number.isInteger(number) || number < 1)
     throw new Error(`${name}: "${value}" is not allowed; expected a whole number >= 1`);
   return number;
-}
-
-/** The first Python that imports fastapi, uvicorn and sklearn: --python, Debian's, then the PATH's. */
-function findPython(chosen: string | undefined): string {
-  const candidates = chosen ? [chosen] : ["/usr/bin/python3", "python3"];
-  for (const candidate of candidates) {
-    const probe = spawnSync(candidate, ["-c", "import fastapi, uvicorn, sklearn, numpy"], {
-      stdio: "ignore",
-    });
-    if (probe.status === 0) return candidate;
-  }
-  throw new Error(
-    [
-      `no Python with fastapi, uvicorn and scikit-learn found (tried ${candidates.join(", ")}).`,
-      "Install them with one of:",
-      "  apt-get update && apt-get install -y python3-fastapi python3-uvicorn python3-sklearn",
-      "  python3 -m pip install fastapi uvicorn scikit-learn",
-      "or pass --python PATH, or --skip-anchor to measure our side only.",
-    ].join("\n"),
-  );
 }
 
 /**
@@ -303,7 +328,7 @@ async function postJson(
 }
 
 /** autocannon against url/predict; latency percentiles from every response's exact time. */
-function load(
+export function load(
   url: string,
   body: string,
   connections: number,
@@ -328,7 +353,12 @@ function load(
           p50: percentile(times, 0.5),
           p99: percentile(times, 0.99),
           requests: times.length,
-          failed: result.non2xx + result.errors + result.timeouts,
+          non2xx: result.non2xx,
+          // autocannon's errors include its timeouts, but not a request whose connection the
+          // server closed: it reconnects and sends the next. Requests sent and never answered
+          // count too, beyond the one per connection still in flight when the run stops.
+          errors:
+            result.errors + Math.max(0, result.requests.sent - result.requests.total - connections),
         });
       },
     );
@@ -363,7 +393,19 @@ async function batchLatency(url: string, body: string): Promise<number> {
 const round = (value: number, digits = 2) =>
   Number.isFinite(value) ? Number(value.toFixed(digits)) : null;
 
-function report(run: {
+interface Failures {
+  non2xx: number;
+  errors: number;
+}
+
+export function addFailures(...runs: LoadResult[]): Failures {
+  return {
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+  };
+}
+
+function printTable(run: {
   oursLoad: LoadResult;
   anchorLoad: LoadResult | null;
   batchMs: number;
@@ -375,7 +417,7 @@ function report(run: {
   console.log(
     `\nServing benchmark: POST /predict, one record, ${run.connections} connections, ${run.duration} s, ${run.trees} trees\n`,
   );
-  const rows = [["side", "req/s", "p50 ms", "p99 ms", "requests", "failed"]];
+  const rows = [["side", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "errors"]];
   for (const [name, side] of [
     ["ours (Express)", oursLoad],
     ["anchor (FastAPI + sklearn)", anchorLoad],
@@ -387,7 +429,8 @@ function report(run: {
       side.p50.toFixed(2),
       side.p99.toFixed(2),
       String(side.requests),
-      String(side.failed),
+      String(side.non2xx),
+      String(side.errors),
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
@@ -400,17 +443,36 @@ function report(run: {
   console.log(
     `\nours, one ${BATCH}-record batch: median ${run.batchMs.toFixed(2)} ms over ${BATCH_RUNS} runs`,
   );
-  const ratio = anchorLoad ? oursLoad.rps / anchorLoad.rps : Number.NaN;
-  if (anchorLoad) console.log(`throughput ratio (ours / anchor): ${ratio.toFixed(1)}x`);
-  console.log(
-    JSON.stringify({
-      ours_rps: round(oursLoad.rps, 0),
-      anchor_rps: anchorLoad ? round(anchorLoad.rps, 1) : null,
-      rps_ratio: round(ratio, 1),
-      ours_p50_ms: round(oursLoad.p50),
-      ours_p99_ms: round(oursLoad.p99),
-      anchor_p99_ms: anchorLoad ? round(anchorLoad.p99) : null,
-      batch_1000_ms: round(run.batchMs),
-    }),
-  );
+  if (anchorLoad) {
+    console.log(`throughput ratio (ours / anchor): ${(oursLoad.rps / anchorLoad.rps).toFixed(1)}x`);
+  }
+}
+
+export function summary(run: {
+  oursLoad: LoadResult;
+  anchorLoad: LoadResult | null;
+  batchMs: number;
+  failures: { ours: Failures; anchor: Failures | null };
+}) {
+  const { oursLoad, anchorLoad, failures } = run;
+  const non2xx = failures.ours.non2xx + (failures.anchor?.non2xx ?? 0);
+  const errors = failures.ours.errors + (failures.anchor?.errors ?? 0);
+  // Rates count only when every request was answered with a 2xx.
+  const valid = non2xx + errors === 0;
+  const ratio = anchorLoad && valid ? oursLoad.rps / anchorLoad.rps : Number.NaN;
+  return {
+    ours_rps: round(oursLoad.rps, 0),
+    anchor_rps: anchorLoad ? round(anchorLoad.rps, 1) : null,
+    rps_ratio: round(ratio, 1),
+    ours_p50_ms: round(oursLoad.p50),
+    ours_p99_ms: round(oursLoad.p99),
+    anchor_p99_ms: anchorLoad ? round(anchorLoad.p99) : null,
+    batch_1000_ms: round(run.batchMs),
+    non_2xx: non2xx,
+    errors,
+    ours_non_2xx: failures.ours.non2xx,
+    ours_errors: failures.ours.errors,
+    anchor_non_2xx: failures.anchor?.non2xx ?? null,
+    anchor_errors: failures.anchor?.errors ?? null,
+  };
 }

@@ -18,12 +18,12 @@ import { createRegistry } from "../lib/registry/create-registry.ts";
 import { buildRegistrySite } from "../lib/registry/site/generate.ts";
 import { serveSite } from "../lib/registry/site/serve.ts";
 import { CHROMIUM, launchChromium } from "../test/support/browser.ts";
-import { startGitHubStandIn } from "../test/support/github-server.ts";
 import {
   importTags,
   syntheticRegistry,
   syntheticTags,
 } from "../test/support/synthetic-registry.ts";
+import { startLocalGitHub } from "../tools/local-github/server.ts";
 
 const LINKS = { repositoryUrl: "https://github.com/octo-org/house-price", repositoryDir: null };
 
@@ -57,7 +57,7 @@ async function measureBuild(count: number, outDir: string) {
 
 /** The GitHub API requests of one site build over `count` versions in the GitHub stand-in. */
 async function measureRequests(count: number, outDir: string) {
-  const standIn = await startGitHubStandIn({ validate: false });
+  const standIn = await startLocalGitHub({ validate: false });
   try {
     const commit = await standIn.commitFiles(
       "main",

@@ -1,25 +1,38 @@
-// `npm run bench -- train [--trees N] [--repeat N] [--skip-sklearn] [--skip-ml] [--ml-limit-s S]`:
-// on the same train/test split of the real housing data, fits (a) our forest on all cores,
-// (b) sklearn's RandomForestRegressor with n_jobs=1 and n_jobs=-1 (bench/sklearn_train.py),
-// (c) ml-random-forest on growing random subsamples until one does not finish within the time
-// limit. Every side runs in its own child process, one after the other, so each has the machine
-// and its own peak RSS.
-// --repeat N reports the best of N fits for ours and for sklearn alike (default 1).
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+// `npm run bench -- train [--trees N] [--repeat N] [--peers LIST] [--skip-peers]`: on the same
+// train/test split of the real housing data, fits our forest against scikit-learn's
+// RandomForestRegressor, XGBoost's and LightGBM's random-forest modes (bench/train/peer_fit.py),
+// all fully grown with every feature tried at each split, and ml-random-forest on growing
+// subsamples until one does not finish within a time limit.
+//
+// Equal cores: the headline ratio is scikit-learn with n_jobs=-1 against ours with a worker per
+// core, on the same cores; the one-core ratio pins scikit-learn's n_jobs=1 and our one worker to
+// CPU 0 (taskset). One-row predict is the same on both sides: each side's public per-row call,
+// on the same test rows in the same order, with the same warm-up and call count.
+// Every fit runs in its own child process, one after the other, so each has the machine.
+
 import { mkdir, rm } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadSplit } from "../lib/bundle/dataset.ts";
 import { runIngest } from "../stages/1-ingest/ingest.ts";
 import { runFeatures } from "../stages/2-features/features.ts";
+import { runJsonChild, runSide } from "./support/child.ts";
+import { BENCH_DIR, benchDataset, REPO } from "./support/paths.ts";
+import { benchPython } from "./support/python.ts";
+import { pickVersions, writeReport } from "./support/report.ts";
 import { writeSplitFiles } from "./train/split-files.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
-const BENCH_DIR = join(REPO, ".bench", "train");
-const DEFAULT_SOURCE = fileURLToPath(new URL("../../shared/data/housing.csv", import.meta.url));
+const TRAIN_DIR = join(BENCH_DIR, "train");
 const ML_SIZES = [250, 500, 1000, 2000, 4000, 8000, 16000];
+const PEERS = ["sklearn", "xgboost-rf", "lightgbm-rf", "ml-random-forest"] as const;
+type Peer = (typeof PEERS)[number];
+/**
+ * OpenMP threads (XGBoost, LightGBM) sleep at barriers instead of spinning. Spinning is their
+ * default and wins on an idle machine, but on a shared one (these are) a spinning thread waits
+ * for a descheduled one: LightGBM's fit ran 40x slower with its default here, 1.2x with this.
+ */
+const PEER_ENV = { OMP_WAIT_POLICY: "PASSIVE" };
 
 interface OursResult {
   fit_s: number;
@@ -27,17 +40,19 @@ interface OursResult {
   oob_rmse: number;
   model_bytes: number;
   nodes: number;
-  predict_one_us: number;
-  workers: number;
+  predict_one_us: number | null;
   peak_rss_mb: number;
 }
 
-interface SklearnResult {
-  sklearn_version: string;
-  fits: { n_jobs: number; fit_s: number; rmse: number }[];
-  pickle_mb: number;
-  predict_one_us: number;
-  nodes: number;
+interface PeerResult {
+  engine: string;
+  version: string;
+  jobs: number;
+  fit_s: number;
+  rmse: number;
+  pickle_mb?: number;
+  nodes?: number;
+  predict_one_us?: number;
   peak_rss_mb: number;
 }
 
@@ -54,80 +69,111 @@ export async function main(args: string[]): Promise<void> {
     options: {
       trees: { type: "string", default: "100" },
       seed: { type: "string", default: "42" },
-      source: { type: "string", default: DEFAULT_SOURCE },
-      python: { type: "string" },
-      workers: { type: "string" },
-      "skip-sklearn": { type: "boolean", default: false },
-      "skip-ml": { type: "boolean", default: false },
+      source: { type: "string" },
+      peers: { type: "string", default: PEERS.join(",") },
+      "skip-peers": { type: "boolean", default: false },
       "ml-limit-s": { type: "string", default: "60" },
       repeat: { type: "string", default: "1" },
+      "predict-calls": { type: "string", default: "5000" },
+      "predict-warmup": { type: "string", default: "1000" },
       keep: { type: "boolean", default: false },
     },
   });
   const trees = positiveInteger("--trees", values.trees);
   const repeat = positiveInteger("--repeat", values.repeat);
+  const predictCalls = positiveInteger("--predict-calls", values["predict-calls"]);
+  const predictWarmup = positiveInteger("--predict-warmup", values["predict-warmup"]);
+  const mlLimitSeconds = positiveInteger("--ml-limit-s", values["ml-limit-s"]);
   const seed = Number(values.seed);
-  const mlLimitSeconds = Number(values["ml-limit-s"]);
-  if (!existsSync(values.source)) {
-    throw new Error(
-      `${values.source}: the housing CSV is missing; run \`npm run data:fetch -- --out PATH\` and pass --source PATH`,
-    );
-  }
-  const python = values["skip-sklearn"] ? null : findSklearnPython(values.python);
+  const peers = values["skip-peers"] ? [] : parsePeers(values.peers);
+  const source = await benchDataset(values.source);
+  const python = peers.some((peer) => peer !== "ml-random-forest") ? await benchPython() : null;
+  const cores = availableParallelism();
 
-  const work = join(BENCH_DIR, `run-${process.pid}`);
+  const work = join(TRAIN_DIR, `run-${process.pid}`);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   try {
     console.error("bench train: ingest + features on the real data…");
-    await runIngest({ input: values.source, outDir: join(work, "ingest") });
+    await runIngest({ input: source, outDir: join(work, "ingest") });
     await runFeatures({ ingestDir: join(work, "ingest"), outDir: join(work, "features") });
     const { train, test } = await loadSplit(join(work, "features"));
     const splitDir = join(work, "split");
     await mkdir(splitDir);
     await writeSplitFiles(splitDir, train, test);
     console.error(
-      `bench train: ${train.nRows} train rows, ${test.nRows} test rows, ${train.nFeatures} features`,
+      `bench train: ${train.nRows} train rows, ${test.nRows} test rows, ${train.nFeatures} features, ${cores} cores`,
     );
-
-    console.error(`bench train: our forest, ${trees} trees…`);
-    const oursArgs = [
-      join(REPO, "bench", "train", "forest-fit.ts"),
-      splitDir,
-      String(trees),
-      String(seed),
-      String(repeat),
+    const common = ["--trees", String(trees), "--seed", String(seed), "--repeat", String(repeat)];
+    const predict = [
+      "--predict-calls",
+      String(predictCalls),
+      "--predict-warmup",
+      String(predictWarmup),
     ];
-    if (values.workers) oursArgs.push(String(positiveInteger("--workers", values.workers)));
-    const ours = parseLastLine<OursResult>((await runChild(process.execPath, oursArgs)).stdout);
 
-    let sklearn: SklearnResult | null = null;
-    if (python) {
-      console.error(`bench train: sklearn (${python}), n_jobs=1 then n_jobs=-1…`);
-      const script = join(REPO, "bench", "sklearn_train.py");
-      const run = await runChild(python, [
-        script,
+    const forestFit = join(REPO, "bench", "train", "forest-fit.ts");
+    console.error(`bench train: ours, ${trees} trees, ${cores} workers…`);
+    const ours = (
+      await runSide<OursResult>([
+        process.execPath,
+        forestFit,
         splitDir,
-        "--trees",
-        String(trees),
-        "--seed",
-        String(seed),
-        "--repeat",
-        String(repeat),
-      ]);
-      sklearn = parseLastLine<SklearnResult>(run.stdout);
+        ...common,
+        "--workers",
+        String(cores),
+        ...predict,
+      ])
+    ).result;
+    console.error("bench train: ours, 1 worker on CPU 0…");
+    const oursOneCore = (
+      await runSide<OursResult>(
+        [process.execPath, forestFit, splitDir, ...common, "--workers", "1"],
+        { oneCore: true },
+      )
+    ).result;
+
+    const fits: Partial<Record<"sklearn" | "sklearnOneCore" | "xgboost" | "lightgbm", PeerResult>> =
+      {};
+    if (python) {
+      const peerFit = (engine: string, extra: string[], oneCore = false) =>
+        runSide<PeerResult>(
+          [
+            python.python,
+            join(REPO, "bench", "train", "peer_fit.py"),
+            splitDir,
+            "--engine",
+            engine,
+            ...common,
+            ...extra,
+          ],
+          { oneCore, env: PEER_ENV },
+        ).then((run) => run.result);
+      if (peers.includes("sklearn")) {
+        console.error("bench train: scikit-learn, n_jobs=-1…");
+        fits.sklearn = await peerFit("sklearn", ["--jobs", "-1", ...predict]);
+        console.error("bench train: scikit-learn, n_jobs=1 on CPU 0…");
+        fits.sklearnOneCore = await peerFit("sklearn", ["--jobs", "1"], true);
+      }
+      if (peers.includes("xgboost-rf")) {
+        console.error("bench train: XGBoost random forest (XGBRFRegressor), n_jobs=-1…");
+        fits.xgboost = await peerFit("xgboost-rf", ["--jobs", "-1"]);
+      }
+      if (peers.includes("lightgbm-rf")) {
+        console.error('bench train: LightGBM random forest (boosting_type="rf"), n_jobs=-1…');
+        fits.lightgbm = await peerFit("lightgbm-rf", ["--jobs", "-1"]);
+      }
     }
 
     let ml: MlResult | null = null;
-    if (!values["skip-ml"]) {
+    if (peers.includes("ml-random-forest")) {
       for (const size of ML_SIZES.filter((rows) => rows <= train.nRows)) {
         console.error(`bench train: ml-random-forest on ${size} rows (limit ${mlLimitSeconds} s)…`);
         const script = join(REPO, "bench", "train", "ml-random-forest-fit.ts");
         // A crash (e.g. out of memory on a larger subsample) ends the search like a timeout.
-        const run = await runChild(
-          process.execPath,
-          [script, splitDir, String(size), String(trees), String(seed)],
-          mlLimitSeconds * 1000,
+        const run = await runJsonChild<MlResult>(
+          [process.execPath, script, splitDir, String(size), String(trees), String(seed)],
+          { limitMs: mlLimitSeconds * 1000 },
         ).catch((error: Error) => {
           console.error(`bench train: ml-random-forest failed on ${size} rows: ${error.message}`);
           return null;
@@ -139,10 +185,70 @@ export async function main(args: string[]): Promise<void> {
           );
           break;
         }
-        ml = parseLastLine<MlResult>(run.stdout);
+        ml = run.result;
       }
     }
-    report(trees, train.nRows, ours, sklearn, ml);
+
+    const result = summary({
+      trees,
+      rows: train.nRows,
+      cores,
+      predictCalls,
+      ours,
+      oursOneCore,
+      fits,
+      ml,
+    });
+    printTable(result, ours, oursOneCore, fits, ml, cores);
+    await writeReport({
+      bench: "train",
+      setup: `${trees} fully grown trees, ${train.nRows.toLocaleString("en-US")} training rows, ${train.nFeatures} features`,
+      panels: [
+        {
+          title: `fit on all ${cores} cores, s (lower is better)`,
+          bars: [
+            { side: `ours (${cores} workers)`, value: ours.fit_s },
+            { side: "scikit-learn (n_jobs=-1)", value: fits.sklearn?.fit_s ?? null },
+            { side: "XGBoost RF (n_jobs=-1)", value: fits.xgboost?.fit_s ?? null },
+            { side: "LightGBM RF (n_jobs=-1)", value: fits.lightgbm?.fit_s ?? null },
+          ],
+        },
+        {
+          title: "fit on one core (CPU 0), s (lower is better)",
+          bars: [
+            { side: "ours (1 worker)", value: oursOneCore.fit_s },
+            { side: "scikit-learn (n_jobs=1)", value: fits.sklearnOneCore?.fit_s ?? null },
+          ],
+        },
+        {
+          title: `one-row predict, µs per call, ${predictCalls} calls (lower is better)`,
+          bars: [
+            { side: "ours (Forest.predictOne)", value: ours.predict_one_us },
+            { side: "scikit-learn (predict, 1 row)", value: fits.sklearn?.predict_one_us ?? null },
+          ],
+        },
+        {
+          title: "hold-out RMSE, $ (lower is better)",
+          bars: [
+            { side: "ours", value: ours.rmse },
+            { side: "scikit-learn", value: fits.sklearn?.rmse ?? null },
+            { side: "XGBoost RF", value: fits.xgboost?.rmse ?? null },
+            { side: "LightGBM RF", value: fits.lightgbm?.rmse ?? null },
+          ],
+        },
+      ],
+      result,
+      versions: pickVersions(python?.versions, [
+        "scikit-learn",
+        "xgboost-cpu",
+        "lightgbm",
+        "numpy",
+      ]),
+      notes: [
+        "XGBoost and LightGBM subsample 63.2% of rows per tree (no bootstrap) and run with OMP_WAIT_POLICY=PASSIVE",
+      ],
+    });
+    console.log(JSON.stringify(result));
   } finally {
     if (!values.keep) await rm(work, { recursive: true, force: true });
   }
@@ -156,133 +262,134 @@ function positiveInteger(flag: string, text: string): number {
   return value;
 }
 
-/** The first Python that imports scikit-learn: --python, Debian's, then the PATH's. */
-function findSklearnPython(chosen: string | undefined): string {
-  const candidates = chosen ? [chosen] : ["/usr/bin/python3", "python3"];
-  for (const candidate of candidates) {
-    const probe = spawnSync(candidate, ["-c", "import sklearn, numpy"], { stdio: "ignore" });
-    if (probe.status === 0) return candidate;
+function parsePeers(list: string): Peer[] {
+  const names = list
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!(PEERS as readonly string[]).includes(name)) {
+      throw new Error(`--peers: "${name}" is not a peer; expected some of ${PEERS.join(",")}`);
+    }
   }
-  throw new Error(
-    [
-      `no Python with scikit-learn found (tried ${candidates.join(", ")}).`,
-      "Install it with one of:",
-      "  apt-get update && apt-get install -y python3-sklearn   (Debian; then /usr/bin/python3 has it)",
-      "  python3 -m pip install scikit-learn",
-      "or pass --python PATH, or --skip-sklearn to time the other sides only.",
-    ].join("\n"),
-  );
+  return PEERS.filter((peer) => names.includes(peer));
 }
 
-/** Runs a child with stderr passed through; kills it (and reports timedOut) after limitMs. */
-function runChild(
-  program: string,
-  args: string[],
-  limitMs?: number,
-): Promise<{ stdout: string; timedOut: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
-    let stdout = "";
-    let timedOut = false;
-    const timer =
-      limitMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            child.kill("SIGKILL");
-          }, limitMs);
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (timedOut) resolve({ stdout, timedOut });
-      else if (code === 0) resolve({ stdout, timedOut });
-      else reject(new Error(`${program} ${args.join(" ")} exited with ${code}:\n${stdout.trim()}`));
-    });
-  });
+const round = (value: number | null | undefined, digits: number) =>
+  value === null || value === undefined || !Number.isFinite(value)
+    ? null
+    : Number(value.toFixed(digits));
+
+function summary(run: {
+  trees: number;
+  rows: number;
+  cores: number;
+  predictCalls: number;
+  ours: OursResult;
+  oursOneCore: OursResult;
+  fits: Partial<Record<"sklearn" | "sklearnOneCore" | "xgboost" | "lightgbm", PeerResult>>;
+  ml: MlResult | null;
+}) {
+  const { ours, oursOneCore, fits, ml } = run;
+  const ratio = (peer: PeerResult | undefined, side: OursResult) =>
+    peer ? round(peer.fit_s / side.fit_s, 2) : null;
+  return {
+    trees: run.trees,
+    rows: run.rows,
+    cores: run.cores,
+    fit_speedup_equal_cores: ratio(fits.sklearn, ours),
+    fit_speedup_one_core: ratio(fits.sklearnOneCore, oursOneCore),
+    ours_fit_s: round(ours.fit_s, 3),
+    ours_fit_s_one_core: round(oursOneCore.fit_s, 3),
+    sklearn_fit_s_all_cores: round(fits.sklearn?.fit_s, 3),
+    sklearn_fit_s_one_core: round(fits.sklearnOneCore?.fit_s, 3),
+    xgboost_rf_fit_s: round(fits.xgboost?.fit_s, 2),
+    lightgbm_rf_fit_s: round(fits.lightgbm?.fit_s, 2),
+    vs_xgboost_rf: ratio(fits.xgboost, ours),
+    vs_lightgbm_rf: ratio(fits.lightgbm, ours),
+    ours_rmse: round(ours.rmse, 1),
+    sklearn_rmse: round(fits.sklearn?.rmse, 1),
+    xgboost_rf_rmse: round(fits.xgboost?.rmse, 1),
+    lightgbm_rf_rmse: round(fits.lightgbm?.rmse, 1),
+    rmse_ratio: fits.sklearn ? round(ours.rmse / fits.sklearn.rmse, 4) : null,
+    predict_one_us: round(ours.predict_one_us, 2),
+    sklearn_predict_one_us: round(fits.sklearn?.predict_one_us, 1),
+    predict_calls: run.predictCalls,
+    model_mb: round(ours.model_bytes / 1e6, 2),
+    sklearn_pickle_mb: round(fits.sklearn?.pickle_mb, 2),
+    peak_rss_mb: round(ours.peak_rss_mb, 0),
+    ml_random_forest_rows: ml?.rows ?? null,
+    ml_random_forest_fit_s: round(ml?.fit_s, 2),
+    ml_random_forest_rmse: round(ml?.rmse, 1),
+  };
 }
 
-function parseLastLine<T>(stdout: string): T {
-  const line = stdout.trim().split("\n").at(-1) ?? "";
-  try {
-    return JSON.parse(line) as T;
-  } catch {
-    throw new Error(`bench train: a child's last line is not JSON: "${line}"`);
-  }
-}
-
-function report(
-  trees: number,
-  rows: number,
+function printTable(
+  result: ReturnType<typeof summary>,
   ours: OursResult,
-  sklearn: SklearnResult | null,
+  oursOneCore: OursResult,
+  fits: Partial<Record<"sklearn" | "sklearnOneCore" | "xgboost" | "lightgbm", PeerResult>>,
   ml: MlResult | null,
+  cores: number,
 ): void {
-  const oneCore = sklearn?.fits.find((fit) => fit.n_jobs === 1) ?? null;
-  const allCores = sklearn?.fits.find((fit) => fit.n_jobs === -1) ?? null;
+  const fixed = (value: number | null | undefined, digits: number) =>
+    value === null || value === undefined ? "-" : value.toFixed(digits);
   const table: string[][] = [
     ["side", "rows", "fit s", "test RMSE", "model MB", "predict 1 row µs", "peak RSS MB"],
     [
-      `ours (${ours.workers} workers)`,
-      String(rows),
-      ours.fit_s.toFixed(2),
-      ours.rmse.toFixed(0),
-      (ours.model_bytes / 1e6).toFixed(1),
-      ours.predict_one_us.toFixed(1),
-      ours.peak_rss_mb.toFixed(0),
+      `ours, ${cores} workers`,
+      String(result.rows),
+      fixed(ours.fit_s, 2),
+      fixed(ours.rmse, 0),
+      fixed(ours.model_bytes / 1e6, 1),
+      fixed(ours.predict_one_us, 1),
+      fixed(ours.peak_rss_mb, 0),
+    ],
+    [
+      "ours, 1 worker on CPU 0",
+      String(result.rows),
+      fixed(oursOneCore.fit_s, 2),
+      fixed(oursOneCore.rmse, 0),
+      "",
+      "",
+      fixed(oursOneCore.peak_rss_mb, 0),
     ],
   ];
-  if (sklearn) {
-    for (const fit of sklearn.fits) {
-      table.push([
-        `sklearn ${sklearn.sklearn_version} n_jobs=${fit.n_jobs}`,
-        String(rows),
-        fit.fit_s.toFixed(2),
-        fit.rmse.toFixed(0),
-        sklearn.pickle_mb.toFixed(1),
-        sklearn.predict_one_us.toFixed(0),
-        sklearn.peak_rss_mb.toFixed(0),
-      ]);
-    }
+  const peerRows: [string, PeerResult | undefined][] = [
+    [`sklearn ${fits.sklearn?.version} n_jobs=-1`, fits.sklearn],
+    [`sklearn ${fits.sklearnOneCore?.version} n_jobs=1 on CPU 0`, fits.sklearnOneCore],
+    [`XGBoost RF ${fits.xgboost?.version} n_jobs=-1`, fits.xgboost],
+    [`LightGBM RF ${fits.lightgbm?.version} n_jobs=-1`, fits.lightgbm],
+  ];
+  for (const [name, fit] of peerRows) {
+    if (!fit) continue;
+    table.push([
+      name,
+      String(result.rows),
+      fixed(fit.fit_s, 2),
+      fixed(fit.rmse, 0),
+      fit.pickle_mb === undefined ? "" : `${fixed(fit.pickle_mb, 1)} (pickle)`,
+      fixed(fit.predict_one_us, 1),
+      fixed(fit.peak_rss_mb, 0),
+    ]);
   }
   if (ml) {
     table.push([
       "ml-random-forest",
       String(ml.rows),
-      ml.fit_s.toFixed(2),
-      ml.rmse.toFixed(0),
-      "-",
-      "-",
-      "-",
+      fixed(ml.fit_s, 2),
+      fixed(ml.rmse, 0),
+      "",
+      "",
+      "",
     ]);
   }
   const widths = table[0].map((_, column) => Math.max(...table.map((row) => row[column].length)));
-  console.log(`\ntrain benchmark: ${trees} fully grown trees, max_features=1.0, bootstrap`);
-  for (const row of table)
+  console.log(`\ntrain benchmark: ${result.trees} fully grown trees, every feature at each split`);
+  for (const row of table) {
     console.log(row.map((cell, column) => cell.padStart(widths[column])).join("  "));
-  console.log(`ours: out-of-bag RMSE ${ours.oob_rmse.toFixed(0)}, ${ours.nodes} nodes`);
-
-  const round = (value: number, digits: number) => Number(value.toFixed(digits));
+  }
   console.log(
-    JSON.stringify({
-      trees,
-      rows,
-      ours_fit_s: round(ours.fit_s, 3),
-      sklearn_fit_s: oneCore ? round(oneCore.fit_s, 3) : null,
-      sklearn_fit_s_all_cores: allCores ? round(allCores.fit_s, 3) : null,
-      fit_speedup: oneCore ? round(oneCore.fit_s / ours.fit_s, 2) : null,
-      ours_rmse: round(ours.rmse, 1),
-      sklearn_rmse: oneCore ? round(oneCore.rmse, 1) : null,
-      rmse_ratio: oneCore ? round(ours.rmse / oneCore.rmse, 4) : null,
-      model_mb: round(ours.model_bytes / 1e6, 2),
-      sklearn_pickle_mb: sklearn ? round(sklearn.pickle_mb, 2) : null,
-      predict_one_us: round(ours.predict_one_us, 2),
-      peak_rss_mb: round(ours.peak_rss_mb, 0),
-      ml_random_forest_rows: ml?.rows ?? null,
-      ml_random_forest_fit_s: ml ? round(ml.fit_s, 2) : null,
-      ml_random_forest_rmse: ml ? round(ml.rmse, 1) : null,
-    }),
+    `fit speed-up over scikit-learn: ${result.fit_speedup_equal_cores ?? "-"}x on ${cores} cores each, ${result.fit_speedup_one_core ?? "-"}x on one core each`,
   );
 }

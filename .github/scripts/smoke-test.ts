@@ -1,8 +1,11 @@
-// Smoke test of a deployed model: starts the prediction service (deploy/server/index.ts) on the
-// bundle, waits for /ready and asks one /predict, which must answer with the expected version.
-// `node .github/scripts/smoke-test.ts --model-dir DIR [--version vX.Y.Z]`; deploy.yml runs it.
+// Smoke tests of a deployment: runs the service image (or the service from source) on a bundle,
+// waits for /ready, asks the seed's payload on /predict and checks the version it answers with;
+// or waits until a running service reports a version. deploy.yml runs it; `--help` for usage.
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -110,40 +113,128 @@ export async function predictOnce(
   return JSON.parse(text) as { predicted_price: number; model_version: string };
 }
 
-/** Serves `modelDir`, checks /ready and one /predict (and its version when given), then stops. */
+/** Checks a running service: /ready, the seed's payload on /predict, and (when given) the version
+ * it answers with, both on /predict and on /model. */
+export async function checkService(url: string, version?: string) {
+  await waitUntilReady(url);
+  const answer = await predictOnce(url);
+  if (!(answer.predicted_price > 0)) {
+    throw new Error(`/predict answered a price of ${answer.predicted_price}; expected > 0`);
+  }
+  if (version && answer.model_version !== version) {
+    throw new Error(
+      `/predict answered with model ${answer.model_version}; expected the deployed ${version}`,
+    );
+  }
+  const model = (await (await fetch(`${url}/model`)).json()) as { version?: string };
+  if (version && model.version !== version) {
+    throw new Error(`/model reports ${model.version}; expected ${version}`);
+  }
+  return answer;
+}
+
+/** Serves `modelDir` from source, checks it, then stops. */
 export async function smokeTest(options: { modelDir: string; version?: string }) {
   const service = await startService({ modelDir: options.modelDir });
   try {
-    await waitUntilReady(service.url);
-    const answer = await predictOnce(service.url);
-    if (!(answer.predicted_price > 0)) {
-      throw new Error(`/predict answered a price of ${answer.predicted_price}; expected > 0`);
-    }
-    if (options.version && answer.model_version !== options.version) {
-      throw new Error(
-        `/predict answered with model ${answer.model_version}; expected the deployed ${options.version}`,
-      );
-    }
-    return answer;
+    return await checkService(service.url, options.version);
   } finally {
     await service.stop();
   }
 }
 
+/** Runs `image` (as deployed: read-only, no capabilities) on `modelDir`, checks it, then stops. */
+export async function smokeTestImage(options: {
+  image: string;
+  modelDir: string;
+  version?: string;
+  port?: number;
+}) {
+  const { resolveEngine } = await import("../../tools/container/engine.ts");
+  const { runServiceContainer } = await import("../../tools/container/service-image.ts");
+  const engine = await resolveEngine();
+  if (!engine) throw new Error("no container engine: install podman, or docker with its daemon");
+  const container = await runServiceContainer(engine, options.image, {
+    port: options.port ?? (await freePort()),
+    volumes: [`${resolve(options.modelDir)}:/models:ro`],
+    env: { MODEL_DIR: "/models" },
+  });
+  try {
+    return await checkService(container.url, options.version);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\ncontainer log:\n${await container.logs()}`);
+  } finally {
+    await container.stop();
+  }
+}
+
+/** Waits until the service at `url` reports `version` on /model (a deploy reaching it). */
+export async function waitForVersion(url: string, version: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/model`);
+      const body = (await response.json()) as { version?: string };
+      if (body.version === version) return;
+      last = `${response.status}, version ${body.version ?? "none"}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  throw new Error(
+    `${url}/model did not report ${version} within ${timeoutMs / 1000} s (last: ${last}); is the service following the registry (MODEL_SOURCE=registry)?`,
+  );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+const USAGE = `Usage:
+  node .github/scripts/smoke-test.ts --image TAG --model-dir DIR --version V   run the image on the bundle
+  node .github/scripts/smoke-test.ts --model-dir DIR [--version V]             serve the bundle from source
+  node .github/scripts/smoke-test.ts --url URL --version V [--timeout S]       wait for a service to report V`;
+
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { "model-dir": { type: "string" }, version: { type: "string" } },
+    options: {
+      "model-dir": { type: "string" },
+      version: { type: "string" },
+      image: { type: "string" },
+      url: { type: "string" },
+      timeout: { type: "string", default: "600" },
+      help: { type: "boolean", short: "h" },
+    },
   });
-  const modelDir = values["model-dir"];
-  if (!modelDir) {
-    console.error(
-      "smoke-test: give --model-dir DIR (the deployed bundle, e.g. deploy/models/current)",
-    );
-    process.exit(2);
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
+  const modelDir = values["model-dir"];
   try {
-    const answer = await smokeTest({ modelDir, version: values.version });
-    const line = `Smoke test of ${modelDir}: /ready 200, /predict ${answer.predicted_price.toFixed(0)} from model ${answer.model_version}`;
+    let line: string;
+    if (values.url) {
+      if (!values.version) throw new Error(`--url needs --version\n${USAGE}`);
+      await waitForVersion(values.url, values.version, Number(values.timeout) * 1000);
+      line = `${values.url} serves ${values.version}`;
+    } else if (modelDir) {
+      const answer = values.image
+        ? await smokeTestImage({ image: values.image, modelDir, version: values.version })
+        : await smokeTest({ modelDir, version: values.version });
+      line = `Smoke test of ${values.image ? `image ${values.image} on ` : ""}${modelDir}: /ready 200, /predict ${answer.predicted_price.toFixed(0)} from model ${answer.model_version}`;
+    } else {
+      console.error(`smoke-test: give --model-dir (and --image) or --url\n${USAGE}`);
+      process.exit(2);
+    }
     console.log(line);
     if (process.env.GITHUB_STEP_SUMMARY)
       await appendFile(process.env.GITHUB_STEP_SUMMARY, `${line}\n`);

@@ -1,7 +1,7 @@
 // What every action entry shares: one error boundary, artifact hand-over between jobs, summaries.
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { DefaultArtifactClient } from "@actions/artifact";
+import { ArtifactNotFoundError, DefaultArtifactClient } from "@actions/artifact";
 import * as core from "@actions/core";
 import { type RunContext, runContextFromEnv } from "../../lib/cli/run-context.ts";
 
@@ -33,9 +33,13 @@ export async function uploadDir(
 ): Promise<number | undefined> {
   if (!name || !inActions()) return undefined;
   const files = await filesUnder(dir);
-  const { id } = await new DefaultArtifactClient().uploadArtifact(name, files, dir, {
-    retentionDays: 7,
+  const client = new DefaultArtifactClient();
+  // A re-run of a failed job uploads a name its first attempt may have taken, which the artifact
+  // service refuses: the old artifact goes first.
+  await client.deleteArtifact(name).catch((error: unknown) => {
+    if (!(error instanceof ArtifactNotFoundError)) throw error;
   });
+  const { id } = await client.uploadArtifact(name, files, dir, { retentionDays: 7 });
   core.info(
     `Uploaded artifact ${name} (${files.length} files: ${files.map((file) => relative(dir, file)).join(", ")})`,
   );
@@ -80,7 +84,10 @@ export async function writeMarkdownSummary(markdown: string): Promise<void> {
 export function actionContext(token: string | undefined): RunContext {
   const context = runContextFromEnv();
   if (token) core.setSecret(token);
-  return { ...context, registry: { env: { ...context.registry.env, GITHUB_TOKEN: token } } };
+  return {
+    ...context,
+    registry: { ...context.registry, env: { ...context.registry.env, GITHUB_TOKEN: token } },
+  };
 }
 
 /** The registry and promotion target: GitHub when a token and GITHUB_REPOSITORY are at hand, else local git. */

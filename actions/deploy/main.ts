@@ -12,17 +12,19 @@ async function main() {
     version: inputs.version,
     pointerFile: inputs["pointer-file"],
     modelsDir: inputs["models-dir"],
+    link: inputs.link,
+    assign: inputs.assign,
   });
   core.setOutput("version", result.version);
   core.setOutput("tag", result.tag);
   core.setOutput("model-dir", result.dir);
   core.setOutput("sha256", result.sha256);
   core.info(
-    `deployed ${result.tag} to ${result.current}; ${result.assignmentTag ?? "not assigned"}`,
+    `verified ${result.tag} in ${result.dir}${result.current ? `, live at ${result.current}` : ""}; ${result.assignmentTag ?? "production not assigned"}`,
   );
   await writeSummary(`Deploy house-price ${result.version}`, [
     ["Model folder", result.dir],
-    ["Live link", result.current],
+    ["Live link", result.current ?? "not linked"],
     ["Model sha256", result.sha256],
     ["Production assignment", result.assignmentTag ?? "none"],
   ]);

@@ -12,7 +12,7 @@ export const DEPLOY_ACTION = {
   outputs: {
     version: "the deployed version",
     tag: "its registration tag",
-    "model-dir": "the folder the version was placed in",
+    "model-dir": "the folder the verified bundle was placed in",
     sha256: "sha256 of the deployed model file",
   },
   permissions: { contents: "write (assigns the production stage: a tag)" },

@@ -19,10 +19,15 @@ async function main() {
   await downloadDir(inputs["report-artifact"], inputs["report-dir"]);
   const report = await readFile(join(inputs["report-dir"], "report.md"), "utf8");
   const target = await promotionTarget(context);
-  const proposal = await preparePromotion(target, { version, report });
+  const proposal = await preparePromotion(target, {
+    version,
+    report,
+    checksWorkflow: inputs["ci-workflow"],
+  });
   core.setOutput("branch", proposal.branch);
   core.setOutput("pr-url", proposal.pullRequest?.url ?? "");
   core.setOutput("pr-number", proposal.pullRequest?.number ?? "");
+  core.setOutput("dispatched", proposal.dispatched ?? "");
   const what = proposal.pullRequest
     ? `${proposal.pullRequest.created ? "opened" : "updated"} ${proposal.pullRequest.url}`
     : (proposal.instructions ?? `branch ${proposal.branch}`);

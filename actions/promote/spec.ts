@@ -19,6 +19,12 @@ export const PROMOTE_ACTION = {
       default: ".pipeline/evaluate/report",
     }),
     "report-artifact": artifactToDownload("report-dir"),
+    "ci-workflow": text({
+      description:
+        "the workflow to dispatch on the promotion branch once the pull request is open, so its required checks report on the head commit (GITHUB_TOKEN's pushes start no workflows); empty when the token is an App's, whose push starts it",
+      value: "FILE",
+      default: "ci.yml",
+    }),
     "github-token": GITHUB_TOKEN_INPUT,
   },
   expressionDefaults: { "github-token": JOB_TOKEN },
@@ -26,10 +32,12 @@ export const PROMOTE_ACTION = {
     branch: "the promotion branch, promote/house-price-vX.Y.Z",
     "pr-url": "URL of the pull request (empty locally)",
     "pr-number": "number of the pull request (empty locally)",
+    dispatched: "the workflow dispatched for the pull request's checks, empty when none",
   },
   permissions: {
     contents: "write (pushes the promotion branch)",
     "pull-requests": "write (opens or updates the promotion pull request and its comment)",
+    actions: "write (dispatches ci-workflow on the promotion branch)",
   },
   example: `name: Open the promotion pull request
 uses: ./actions/promote

@@ -24,7 +24,6 @@ import {
 } from "../../lib/schema/features.ts";
 import { NUMERIC_RULES } from "../../lib/schema/rules.ts";
 import type { Logger } from "./log.ts";
-import { recordSchema } from "./payload.ts";
 
 /** A verified model, ready to answer. Never mutated after the swap (except its scratch row). */
 export interface ServingModel {
@@ -33,7 +32,6 @@ export interface ServingModel {
   manifest: ModelManifest;
   predictor: ForestPredictor;
   schema: FeatureSchema;
-  validator: z.ZodType<RawRecord>;
   /** Reused by every single-record prediction, so the hot path allocates no feature vector. */
   row: Float64Array<ArrayBuffer>;
   /** The bundle folder read, symlinks resolved. */
@@ -170,7 +168,6 @@ function servingModel(bundle: LoadedBundle, source: string, fingerprint: string)
     manifest,
     predictor: model,
     schema,
-    validator: recordSchema(schema),
     row,
     source,
     fingerprint,

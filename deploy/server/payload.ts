@@ -1,12 +1,13 @@
-// Request validation: the record schema is built from the loaded model's feature schema (inputs,
-// vocabulary, which inputs may be imputed) and the ingest stage's plausible ranges, so serving
-// accepts exactly what training learned from.
-import { z } from "zod";
+// Request parsing and validation for the server: the body as JSON (with the NaN that MLflow's
+// client sends), then the request schemas of lib/schema/request.ts, built from the loaded model's
+// feature schema, so serving accepts exactly what the OpenAPI document describes.
+import type { z } from "zod";
 import type { FeatureSchema, RawRecord } from "../../lib/schema/features.ts";
-import { describeRange, NUMERIC_RULES } from "../../lib/schema/rules.ts";
-
-/** The upper bound of inputs that have none in the ingest rules (counts, income): beyond it a value is absurd. */
-export const ABSURD_LIMIT = 1e7;
+import {
+  MLFLOW_FORMATS,
+  type MlflowFormat,
+  type RequestSchemas,
+} from "../../lib/schema/request.ts";
 
 export interface FieldProblem {
   field: string;
@@ -24,57 +25,27 @@ export class RequestError extends Error {
   }
 }
 
-function describeValue(value: unknown): string {
-  if (typeof value === "string")
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (Array.isArray(value)) return "an array";
-  if (value === null) return "null";
-  if (typeof value === "object") return "an object";
-  return String(value);
-}
+// A string token, kept as it is, or one of the non-JSON number tokens Python's json module writes.
+const PYTHON_TOKENS = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
 
-function numberField(name: string, imputable: boolean) {
-  const rule = NUMERIC_RULES.find((candidate) => candidate.column === name);
-  const range = rule
-    ? `${describeRange(rule)}${rule.max === undefined ? ` and <= ${ABSURD_LIMIT}` : ""} (${rule.meaning})`
-    : `between ${-ABSURD_LIMIT} and ${ABSURD_LIMIT}`;
-  const expected = `expected a number ${range}`;
-  let field = z.number({
-    error: (issue) =>
-      issue.input === undefined
-        ? `required; ${expected}`
-        : `${expected}; got ${describeValue(issue.input)}`,
-  });
-  const outOfRange = (issue: { input: unknown }) =>
-    `${expected}; got ${describeValue(issue.input)}`;
-  if (rule?.min !== undefined) field = field.min(rule.min, { error: outOfRange });
-  if (rule?.above !== undefined) field = field.gt(rule.above, { error: outOfRange });
-  field = field.max(rule?.max ?? ABSURD_LIMIT, { error: outOfRange });
-  if (!rule) field = field.min(-ABSURD_LIMIT, { error: outOfRange });
-  return imputable ? field.nullable().optional() : field;
-}
-
-/** The zod schema of one raw record for this feature schema. */
-export function recordSchema(schema: FeatureSchema): z.ZodType<RawRecord> {
-  const values = schema.category.values;
-  const allowed = values.map((value) => JSON.stringify(value)).join(", ");
-  const shape: Record<string, z.ZodType> = {};
-  for (const name of schema.numericInputs) {
-    shape[name] = numberField(name, Number.isFinite(schema.imputation[name]));
-  }
-  shape[schema.category.column] = z
-    .string({
-      error: (issue) =>
-        issue.input === undefined
-          ? `required; expected one of ${allowed}`
-          : `expected one of ${allowed}; got ${describeValue(issue.input)}`,
-    })
-    .refine((value) => values.includes(value), {
-      error: (issue) => `expected one of ${allowed}; got ${describeValue(issue.input)}`,
-    });
-  return z.object(shape, {
-    error: (issue) => `expected a JSON object (one record); got ${describeValue(issue.input)}`,
-  }) as unknown as z.ZodType<RawRecord>;
+/**
+ * Parses a JSON body as Python's json module writes it: MLflow's client (ScoringServerClient)
+ * sends a pandas NaN as a bare `NaN` token, which JSON.parse rejects. Outside strings, `NaN`
+ * becomes null (a missing value, exactly like null) and `Infinity`/`-Infinity` become the
+ * overflowing literal 1e999, which JSON.parse reads as ±Infinity, so the field's range check answers
+ * 422 naming the value instead of a 400 for the whole body. Anything else malformed still throws.
+ */
+export function parseJsonBody(text: string): unknown {
+  // The common body has no such token: parse it as it is.
+  if (!text.includes("NaN") && !text.includes("Infinity")) return JSON.parse(text);
+  return JSON.parse(
+    text.replace(PYTHON_TOKENS, (token) => {
+      if (token === "NaN") return "null";
+      if (token === "Infinity") return "1e999";
+      if (token === "-Infinity") return "-1e999";
+      return token;
+    }),
+  );
 }
 
 function fieldName(path: PropertyKey[], prefix: string): string {
@@ -84,19 +55,8 @@ function fieldName(path: PropertyKey[], prefix: string): string {
   return name || "(body)";
 }
 
-/** Validates one record; throws a 422 RequestError with a message per bad field. */
-export function parseRecord(
-  validator: z.ZodType<RawRecord>,
-  body: unknown,
-  prefix = "",
-): RawRecord {
-  const parsed = validator.safeParse(body);
-  if (parsed.success) return parsed.data;
-  throw invalid(parsed.error, prefix);
-}
-
-function invalid(error: z.ZodError, prefix: string): RequestError {
-  const details = error.issues.map((issue) => ({
+function invalid(issues: z.core.$ZodIssue[], prefix: string): RequestError {
+  const details = issues.map((issue) => ({
     field: fieldName(issue.path, prefix),
     message: issue.message,
   }));
@@ -106,57 +66,56 @@ function invalid(error: z.ZodError, prefix: string): RequestError {
   return new RequestError(422, `invalid request: ${shown}`, details.slice(0, 100));
 }
 
-/** Validates a batch of records (1..maxBatch); field names carry the record index, e.g. `[3].median_income`. */
-export function parseRecords(
-  validator: z.ZodType<RawRecord>,
-  body: unknown[],
-  maxBatch: number,
-  prefix = "",
-): RawRecord[] {
-  if (body.length === 0) {
-    throw new RequestError(
-      422,
-      "invalid request: the batch is empty; send 1 to MAX_BATCH records",
-      [{ field: prefix || "(body)", message: `expected 1 to ${maxBatch} records; got 0` }],
-    );
-  }
-  if (body.length > maxBatch) {
-    throw new RequestError(
-      413,
-      `the batch has ${body.length} records; at most ${maxBatch} (MAX_BATCH) are accepted per request, split it`,
-    );
-  }
-  const records = new Array<RawRecord>(body.length);
-  const problems: z.ZodError["issues"] = [];
-  for (let i = 0; i < body.length; i++) {
-    const parsed = validator.safeParse(body[i]);
-    if (parsed.success) records[i] = parsed.data;
-    else
-      for (const issue of parsed.error.issues)
-        problems.push({ ...issue, path: [i, ...issue.path] });
-  }
-  if (problems.length > 0) throw invalid(new z.ZodError(problems), prefix);
-  return records;
+/** Validates one record; throws a 422 RequestError with a message per bad field. */
+export function parseRecord(validator: z.ZodType<RawRecord>, body: unknown): RawRecord {
+  const parsed = validator.safeParse(body);
+  if (parsed.success) return parsed.data;
+  throw invalid(parsed.error.issues, "");
 }
 
-const dataframeSplit = z.object({
-  columns: z.array(z.string(), { error: "expected an array of column names" }).min(1),
-  data: z.array(z.array(z.unknown(), { error: "expected an array of rows (arrays)" }), {
-    error: "expected an array of rows (arrays)",
-  }),
-});
-const recordList = z.array(z.unknown(), { error: "expected an array of records (objects)" });
+/**
+ * Counts a batch before validating it: 413 past MAX_BATCH without reading a record (the schema's
+ * maxItems, answered as the size limit it is), 422 when empty (its minItems).
+ */
+function checkBatchSize(length: number, maxBatch: number, field: string, unit: string): void {
+  if (length === 0) {
+    throw new RequestError(
+      422,
+      `invalid request: the batch is empty; send 1 to MAX_BATCH ${unit}`,
+      [{ field: field || "(body)", message: `expected 1 to ${maxBatch} ${unit}; got 0` }],
+    );
+  }
+  if (length > maxBatch) {
+    throw new RequestError(
+      413,
+      `the batch has ${length} ${unit}; at most ${maxBatch} (MAX_BATCH) are accepted per request, split it`,
+    );
+  }
+}
 
-export const MLFLOW_FORMATS = ["dataframe_split", "dataframe_records", "instances"] as const;
+/** Validates a batch of records (1..maxBatch); field names carry the record index, e.g. `[3].median_income`. */
+export function parseRecords(schemas: RequestSchemas, body: unknown[], prefix = ""): RawRecord[] {
+  checkBatchSize(body.length, schemas.maxBatch, prefix, "records");
+  const parsed = schemas.batch.safeParse(body);
+  if (parsed.success) return parsed.data;
+  throw invalid(parsed.error.issues, prefix);
+}
+
+/** The records of POST /predict: one record or a batch. */
+export function parsePrediction(
+  schemas: RequestSchemas,
+  body: unknown,
+): { records: RawRecord[]; batch: boolean } {
+  if (Array.isArray(body)) return { records: parseRecords(schemas, body), batch: true };
+  return { records: [parseRecord(schemas.record, body)], batch: false };
+}
 
 /**
- * The records of an MLflow scoring-server request (`dataframe_split`, `dataframe_records` or
- * `instances`), not yet validated; throws a 422 RequestError naming the formats otherwise.
+ * The records of an MLflow scoring-server request: exactly one of `dataframe_split`,
+ * `dataframe_records` or `instances` and no other key (schemas.invocations); a 422 RequestError
+ * naming the formats otherwise.
  */
-export function mlflowRecords(
-  body: unknown,
-  maxBatch: number,
-): { records: unknown[]; format: string } {
+export function parseInvocation(schemas: RequestSchemas, body: unknown): RawRecord[] {
   const keys = body && typeof body === "object" && !Array.isArray(body) ? Object.keys(body) : [];
   const formats = MLFLOW_FORMATS.filter((format) => keys.includes(format));
   if (formats.length !== 1) {
@@ -168,29 +127,41 @@ export function mlflowRecords(
       [{ field: "(body)", message: `expected exactly one of ${MLFLOW_FORMATS.join(", ")}` }],
     );
   }
-  const format = formats[0];
+  const format: MlflowFormat = formats[0];
+  const unknown = keys.filter((key) => key !== format);
+  if (unknown.length > 0) {
+    throw new RequestError(
+      422,
+      `invalid request: unexpected key(s) ${unknown.join(", ")}; send ${format} alone`,
+      unknown.map((key) => ({ field: key, message: `unexpected key; send ${format} alone` })),
+    );
+  }
   const value = (body as Record<string, unknown>)[format];
-  if (format === "dataframe_split") {
-    const parsed = dataframeSplit.safeParse(value);
-    if (!parsed.success) throw invalid(parsed.error, format);
-    const { columns, data } = parsed.data;
-    if (data.length > maxBatch) return { records: data, format };
-    const bad = data.findIndex((row) => row.length !== columns.length);
-    if (bad >= 0) {
-      throw new RequestError(422, `invalid request: ${format}.data[${bad}]`, [
-        {
-          field: `${format}.data[${bad}]`,
-          message: `expected ${columns.length} values (one per column); got ${data[bad].length}`,
-        },
+  if (format !== "dataframe_split") {
+    if (!Array.isArray(value)) {
+      throw new RequestError(422, `invalid request: ${format}`, [
+        { field: format, message: "expected an array of records (objects)" },
       ]);
     }
-    // Object.fromEntries defines own properties, so a column named __proto__ stays a plain key.
-    const records = data.map((row) =>
-      Object.fromEntries(columns.map((column, c) => [column, row[c]])),
-    );
-    return { records, format: `${format}.data` };
+    return parseRecords(schemas, value, format);
   }
-  const parsed = recordList.safeParse(value);
-  if (!parsed.success) throw invalid(parsed.error, format);
-  return { records: parsed.data, format };
+  const rows = (value as { data?: unknown } | null)?.data;
+  if (Array.isArray(rows)) checkBatchSize(rows.length, schemas.maxBatch, `${format}.data`, "rows");
+  const parsed = schemas.dataframeSplit.safeParse(value);
+  if (!parsed.success) {
+    // A bad cell is named like a record's field, e.g. dataframe_split.data[3].median_income.
+    const columns = [...schemas.inputs.numeric, schemas.inputs.category.column];
+    const issues = parsed.error.issues.map((issue) => {
+      const [key, row, cell] = issue.path;
+      return key === "data" && typeof row === "number" && typeof cell === "number"
+        ? { ...issue, path: ["data", row, columns[cell]] }
+        : issue;
+    });
+    throw invalid(issues, format);
+  }
+  const { columns, data } = parsed.data;
+  // Object.fromEntries defines own properties, so no column name can reach a prototype.
+  return data.map(
+    (row) => Object.fromEntries(columns.map((column, c) => [column, row[c]])) as RawRecord,
+  );
 }

@@ -12,13 +12,20 @@ import express, {
 } from "express";
 import swaggerUi from "swagger-ui-express";
 import { sha256 } from "../../lib/io/files.ts";
-import { featureVector, type RawRecord } from "../../lib/schema/features.ts";
+import { type FeatureSchema, featureVector, type RawRecord } from "../../lib/schema/features.ts";
+import {
+  DEFAULT_REQUEST_INPUTS,
+  type RequestInputs,
+  type RequestSchemas,
+  requestInputs,
+  requestSchemas,
+} from "../../lib/schema/request.ts";
 import type { ModelSource } from "./config.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { createServiceMetrics, type ServiceMetrics } from "./metrics.ts";
 import { createModelStore, type ModelStore, type ServingModel } from "./model-store.ts";
-import { openApiDocument } from "./openapi.ts";
-import { mlflowRecords, parseRecord, parseRecords, RequestError } from "./payload.ts";
+import { allowedMethods, openApiDocument } from "./openapi.ts";
+import { parseInvocation, parseJsonBody, parsePrediction, RequestError } from "./payload.ts";
 import { createRegistryFollower, type RegistryFollower } from "./registry-follower.ts";
 
 export interface AppOptions {
@@ -50,6 +57,18 @@ export interface PredictionService {
 
 const SERVICE_VERSION = "1.0.0";
 const JSON_TYPES = ["application/json", "application/*+json"];
+
+/** The request schemas of one model and the OpenAPI document generated from them. */
+interface Contract {
+  schemas: RequestSchemas;
+  document: Record<string, unknown>;
+}
+
+function noBody(): RequestError {
+  return new RequestError(422, "the request has no body; expected JSON", [
+    { field: "(body)", message: "expected a JSON object (or an array of objects)" },
+  ]);
+}
 
 function requireModel(models: ModelStore): ServingModel {
   const model = models.current;
@@ -85,8 +104,6 @@ function errorResponse(error: unknown, bodyLimit: string): { status: number; bod
         status: 413,
         body: { error: `the request body is larger than the ${bodyLimit} limit (BODY_LIMIT)` },
       };
-    case "entity.parse.failed":
-      return { status: 400, body: { error: `malformed JSON: ${message}` } };
     case "encoding.unsupported":
     case "charset.unsupported":
       return { status: 415, body: { error: `${message}; send UTF-8 JSON` } };
@@ -115,18 +132,38 @@ function sameToken(given: string, expected: string): boolean {
 export async function createApp(options: AppOptions): Promise<PredictionService> {
   const { adminToken, maxBatch = 1000, bodyLimit = "1mb", log = jsonLogger } = options;
   const metrics = createServiceMetrics();
+  // The request schemas and the document follow the model serving: built once per feature schema
+  // (a hot reload may bring another vocabulary or imputation map), when the model loads rather
+  // than on a request, and from the ingest rules' defaults while no model is loaded.
+  const contractFor = (inputs: RequestInputs): Contract => {
+    const schemas = requestSchemas(inputs, maxBatch);
+    return { schemas, document: openApiDocument({ schemas, bodyLimit, version: SERVICE_VERSION }) };
+  };
+  const fallback = contractFor(DEFAULT_REQUEST_INPUTS);
+  const contracts = new WeakMap<FeatureSchema, Contract>();
+  function contractOf(model: ServingModel | null): Contract {
+    if (!model) return fallback;
+    let contract = contracts.get(model.schema);
+    if (!contract) {
+      contract = contractFor(requestInputs(model.schema));
+      contracts.set(model.schema, contract);
+    }
+    return contract;
+  }
   const models = createModelStore({
     location: options.modelDir,
     log,
     pollMs: options.modelPollMs,
-    onReload: metrics.observeReload,
+    onReload: (result, trigger, model) => {
+      metrics.observeReload(result, trigger, model);
+      contractOf(model);
+    },
   });
   await models.reload("startup");
   if (options.watch !== false) models.watch();
   const follower = await followRegistry(options, models, log);
 
   let draining = false;
-  const openapi = openApiDocument({ maxBatch, bodyLimit, version: SERVICE_VERSION });
   const app = express();
   app.disable("x-powered-by");
   // A weak ETag would hash every prediction response for nothing.
@@ -153,47 +190,57 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
       const length = req.headers["content-length"];
       const hasBody =
         req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
-      if (!hasBody) {
-        next(
-          new RequestError(422, "the request has no body; expected JSON", [
-            { field: "(body)", message: "expected a JSON object (or an array of objects)" },
-          ]),
-        );
-      } else if (!req.is(JSON_TYPES)) {
+      const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.get("content-type") ?? "")?.[1];
+      if (!hasBody) next(noBody());
+      else if (!req.is(JSON_TYPES)) {
         next(
           new RequestError(
             415,
             `Content-Type ${JSON.stringify(req.get("content-type") ?? "")} is not supported; send application/json`,
           ),
         );
+      } else if (charset !== undefined && !/^utf-/i.test(charset)) {
+        // JSON is UTF-8 (RFC 8259); UTF-16/32 are decoded too, as body-parser's JSON parser does.
+        next(
+          new RequestError(415, `unsupported charset "${charset.toUpperCase()}"; send UTF-8 JSON`),
+        );
       } else next();
     },
-    express.json({ limit: bodyLimit, strict: false }),
+    express.text({ type: JSON_TYPES, limit: bodyLimit }),
+    (req, _res, next) => {
+      const text = req.body as string;
+      if (text.length === 0) {
+        next(noBody());
+        return;
+      }
+      try {
+        req.body = parseJsonBody(text);
+      } catch (error) {
+        next(new RequestError(400, `malformed JSON: ${(error as Error).message}`));
+        return;
+      }
+      next();
+    },
   ];
 
   app.post("/predict", ...jsonBody, (req, res) => {
     const model = requireModel(models);
-    const body: unknown = req.body;
     res.setHeader("X-Model-Version", model.version);
-    if (Array.isArray(body)) {
-      const predictions = predictBatch(model, parseRecords(model.validator, body, maxBatch));
+    const { records, batch } = parsePrediction(contractOf(model).schemas, req.body);
+    if (batch) {
+      const predictions = predictBatch(model, records);
       metrics.observePredictions(predictions);
       res.json({ predictions: Array.from(predictions), model_version: model.version });
       return;
     }
-    const record = parseRecord(model.validator, body);
-    const price = model.predictor.predictOne(featureVector(record, model.schema, model.row));
+    const price = model.predictor.predictOne(featureVector(records[0], model.schema, model.row));
     metrics.observePrediction(price);
     res.json({ predicted_price: price, model_version: model.version });
   });
 
   app.post("/invocations", ...jsonBody, (req, res) => {
     const model = requireModel(models);
-    const { records, format } = mlflowRecords(req.body, maxBatch);
-    const predictions = predictBatch(
-      model,
-      parseRecords(model.validator, records, maxBatch, format),
-    );
+    const predictions = predictBatch(model, parseInvocation(contractOf(model).schemas, req.body));
     metrics.observePredictions(predictions);
     res.setHeader("X-Model-Version", model.version);
     res.json({ predictions: Array.from(predictions) });
@@ -247,9 +294,17 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
   });
 
   app.get("/openapi.json", (_req, res) => {
-    res.json(openapi);
+    res.json(contractOf(models.current).document);
   });
-  app.use("/docs", swaggerUi.serve, swaggerUi.setup(openapi));
+  // Swagger UI reads the live document, relative to /docs/ so a path prefix in front still works.
+  const docsOptions = { swaggerUrl: "../openapi.json" };
+  const docs = express.Router();
+  docs.use(swaggerUi.serveFiles(undefined, docsOptions), swaggerUi.setup(undefined, docsOptions));
+  app.use("/docs", (req, res, next) => {
+    // The page answers GET (and HEAD) only; other methods fall through to the 405 below.
+    if (req.method === "GET" || req.method === "HEAD") docs(req, res, next);
+    else next();
+  });
 
   app.post("/admin/reload", async (req, res) => {
     if (!adminToken) {
@@ -269,14 +324,17 @@ export async function createApp(options: AppOptions): Promise<PredictionService>
     res.status(result.outcome === "failed" ? 409 : 200).json(result);
   });
 
-  for (const [path, allowed] of [
-    ["/predict", "POST"],
-    ["/invocations", "POST"],
-    ["/admin/reload", "POST"],
-  ]) {
-    app.all(path, (_req, res) => {
-      res.setHeader("Allow", allowed);
-      throw new RequestError(405, `${path} accepts ${allowed} only`);
+  // Every documented path answers its undeclared methods with 405 and the methods it allows
+  // (RFC 9110); OPTIONS asks for exactly that list.
+  for (const [path, methods] of allowedMethods(fallback.document)) {
+    const allow = methods.join(", ");
+    app.all(path, (req, res) => {
+      res.setHeader("Allow", allow);
+      if (req.method === "OPTIONS") {
+        res.status(204).end();
+        return;
+      }
+      throw new RequestError(405, `${path} accepts ${allow} only`);
     });
   }
 

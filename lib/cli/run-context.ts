@@ -8,8 +8,9 @@ export interface RunContext {
   commit: string | null;
   /** The Actions run, when there is one. */
   run: { id: string; url: string } | null;
-  /** The registry's GitHub settings (token, repository, API URL) from the environment. */
-  registry: Pick<RegistryConfig, "env">;
+  /** The registry's GitHub settings (token, repository, API URL) from the environment, and the
+   * User-Agent that names the job asking (GitHub scopes each job's token to its permissions). */
+  registry: Pick<RegistryConfig, "env"> & { github?: { userAgent?: string } };
 }
 
 /** The run context as the environment (GitHub Actions' variables, or none) describes it. */
@@ -27,6 +28,7 @@ export function runContextFromEnv(
           }
         : null,
     registry: {
+      ...(env.GITHUB_JOB ? { github: { userAgent: userAgent(env) } } : {}),
       env: {
         GITHUB_TOKEN: env.GITHUB_TOKEN,
         GITHUB_REPOSITORY: env.GITHUB_REPOSITORY,
@@ -34,4 +36,11 @@ export function runContextFromEnv(
       },
     },
   };
+}
+
+/** `house-price-pipeline job/<workflow file>/<job>`: which job of which workflow is asking. */
+function userAgent(env: Record<string, string | undefined>): string {
+  // GITHUB_WORKFLOW_REF is owner/repo/.github/workflows/<file>@<ref>.
+  const file = /\/\.github\/workflows\/([^@/]+)@/.exec(env.GITHUB_WORKFLOW_REF ?? "")?.[1];
+  return `house-price-pipeline job/${file ? `${file}/` : ""}${env.GITHUB_JOB}`;
 }

@@ -49,12 +49,16 @@ const noisy = (row: Float64Array) =>
   100 * row[0] + 30 * Math.sin(6 * row[1]) + (row.length > 3 ? 10 * row[2] * row[3] : 0);
 
 describe("trainForest", () => {
-  it("gives byte-identical models for 1 and 2 workers and across runs", async () => {
-    const data = makeData(600, 5, noisy);
+  it("gives byte-identical models for 1, 2 and 3 threads and across runs", async () => {
+    // 1 thread: this one alone; 2 and 3: this one and worker threads, taking trees as they go.
+    // 1500 rows: the top nodes are split from histograms, the rest from node-local keys.
+    const data = makeData(1500, 5, noisy);
     const one = serializeForest(await trainForest(data, params(), { workers: 1 }));
     const two = serializeForest(await trainForest(data, params(), { workers: 2 }));
+    const three = serializeForest(await trainForest(data, params(), { workers: 3 }));
     const again = serializeForest(await trainForest(data, params(), { workers: 2 }));
     expect(Buffer.from(two).equals(Buffer.from(one))).toBe(true);
+    expect(Buffer.from(three).equals(Buffer.from(one))).toBe(true);
     expect(Buffer.from(again).equals(Buffer.from(one))).toBe(true);
     const otherSeed = serializeForest(await trainForest(data, params({ seed: 8 }), { workers: 2 }));
     expect(Buffer.from(otherSeed).equals(Buffer.from(one))).toBe(false);
@@ -139,6 +143,31 @@ describe("trainForest", () => {
       expect(forest.predictOne(Array.from(row))).toBe(batch[i]);
     }
     expect(() => forest.predictOne([1, 2])).toThrow("predictOne: the row has 2 values; expected 4");
+  });
+
+  it("predicts each tree's leaf mean, whatever the tree and row counts, NaN going right", async () => {
+    // 11 trees: a lockstep group of 8 and a partial one; 37 and 5 rows: by tree and by row.
+    const data = makeData(400, 3, noisy);
+    const forest = await trainForest(data, params({ nEstimators: 11 }), { workers: 1 });
+    const random = uniform(21);
+    for (const nRows of [37, 5]) {
+      const x = Float64Array.from({ length: nRows * 3 }, (_, i) =>
+        i % 7 === 3 ? Number.NaN : random(),
+      );
+      const batch = forest.predict(x, nRows);
+      for (let i = 0; i < nRows; i++) {
+        let sum = 0;
+        for (let t = 0; t < forest.nTrees; t++) sum += forest.predictTree(t, x, i * 3);
+        expect(batch[i]).toBe(sum / forest.nTrees);
+        expect(forest.predictOne(x.subarray(i * 3, i * 3 + 3))).toBe(batch[i]);
+      }
+    }
+    // A NaN goes right at every split: the rightmost leaf of every tree.
+    const allNaN = forest.predictOne([Number.NaN, Number.NaN, Number.NaN]);
+    const { nodeValue, treeOffsets } = forest.storedTrees();
+    let rightmost = 0;
+    for (let t = 0; t < forest.nTrees; t++) rightmost += nodeValue[treeOffsets[t + 1] - 1];
+    expect(allNaN).toBe(rightmost / forest.nTrees);
   });
 
   it("honours maxDepth, minSamplesLeaf and sqrt features", async () => {

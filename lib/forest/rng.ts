@@ -49,9 +49,16 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** A bootstrap: how often each of nRows rows is drawn in nRows draws with replacement (the first draws of a tree's stream). */
-export function bootstrapCounts(rng: TreeRng, nRows: number): Int32Array {
-  const counts = new Int32Array(nRows);
+/**
+ * A bootstrap: how often each of nRows rows is drawn in nRows draws with replacement (the first
+ * draws of a tree's stream), into `counts` when given (it is zeroed first).
+ */
+export function bootstrapCounts(
+  rng: TreeRng,
+  nRows: number,
+  counts: Int32Array = new Int32Array(nRows),
+): Int32Array {
+  counts.fill(0, 0, nRows);
   for (let i = 0; i < nRows; i++) counts[rng.below(nRows)]++;
   return counts;
 }

@@ -1,16 +1,26 @@
-// Training: shares the data with worker threads, which bin it and grow trees in parallel.
+// Training: shares the data with worker threads; this thread and the workers bin it and grow trees
+// in parallel.
 // Each tree depends only on (data, params, seed, tree index), so the model is the same for any
 // number of workers and any split of the trees into shards.
 
-import { availableParallelism } from "node:os";
+import module from "node:module";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Dataset } from "./forest.ts";
 import { datasetSha256, type Forest, forestFromWalks, type WalkTree } from "./forest.ts";
 import { type ForestParams, validateForestParams } from "./params.ts";
-import { binSharedFeatures, createSharedTraining, type SharedTraining } from "./shared-training.ts";
+import {
+  allFeaturesBinned,
+  binSharedFeatures,
+  createSharedTraining,
+  growWalkTree,
+  sharedGrower,
+  takeTree,
+} from "./shared-training.ts";
 
 export interface TrainOptions {
-  /** Worker threads (default: all cores). */
+  /** Threads that grow trees, this one included (default: all cores); the others are worker threads. */
   workers?: number;
   /** Grow only trees start..end-1 of the forest: a shard for mergeForests. */
   treeRange?: [number, number];
@@ -18,10 +28,8 @@ export interface TrainOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Messages to a worker: first its share of the features to bin, then trees to grow. */
-export type ToWorker = { kind: "bin"; shared: SharedTraining } | { kind: "grow"; tree: number };
-/** Messages from a worker: its features are binned, or a tree as walk records (see treeWalk). */
-export type FromWorker = { kind: "binned" } | ({ kind: "tree"; tree: number } & WalkTree);
+/** What a worker sends back: one grown tree as walk records (see treeWalk). */
+export type FromWorker = { tree: number } & WalkTree;
 
 /** Throws naming the row and feature of the first value a forest cannot train on. */
 export function validateDataset(data: Dataset): void {
@@ -80,7 +88,21 @@ function resolveTreeRange(
   return [start, end];
 }
 
-/** Trains a random-forest regressor (or the shard options.treeRange of it) on worker threads. */
+/**
+ * The environment of worker threads: Node's compile cache on, unless the user chose otherwise.
+ * Each worker is a fresh isolate that would otherwise strip the types of its TypeScript modules
+ * again, which costs more than the rest of its start-up; with the cache, that happens once per
+ * machine and source version. (Node keys the cache by its version and the files' contents.)
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  if (process.env.NODE_COMPILE_CACHE !== undefined) return process.env;
+  return {
+    ...process.env,
+    NODE_COMPILE_CACHE: module.getCompileCacheDir() ?? join(tmpdir(), "node-compile-cache"),
+  };
+}
+
+/** Trains a random-forest regressor (or the shard options.treeRange of it) on this thread and worker threads. */
 export async function trainForest(
   data: Dataset,
   params: ForestParams,
@@ -94,65 +116,66 @@ export async function trainForest(
   }
   const { nRows, nFeatures } = data;
   const total = end - start;
-  const workerCount = Math.min(requested, total);
-  // Workers start up (a thread, an isolate, module loading) while this thread checks the data;
-  // then each bins a share of the features.
+  // Worker threads start up (a thread, an isolate, module loading) while this thread checks and
+  // bins the data, and then grows trees itself.
   const workers = Array.from(
-    { length: workerCount },
-    () => new Worker(new URL("./worker.ts", import.meta.url)),
+    { length: Math.min(requested, total) - 1 },
+    () => new Worker(new URL("./worker.ts", import.meta.url), { env: workerEnv() }),
   );
   const trees: WalkTree[] = new Array(total);
+  let done = 0;
+  let failure: unknown;
+  // Settles when every tree is in, or with the first failure of any thread or of onProgress.
+  let resolve = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const finished = new Promise<void>((onDone, onFailure) => {
+    resolve = onDone;
+    reject = onFailure;
+  });
+  // The rejection is awaited below; without this, an early failure would count as unhandled.
+  finished.catch(() => {});
+  const fail = (error: unknown) => {
+    failure ??= error;
+    reject(failure);
+  };
+  const addTree = (tree: number, grown: WalkTree) => {
+    trees[tree - start] = grown;
+    done++;
+    try {
+      options.onProgress?.(done, total);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (done === total) resolve();
+  };
   try {
+    for (const worker of workers) {
+      worker.on("message", (message: FromWorker) =>
+        addTree(message.tree, { walk: message.walk, importance: message.importance }),
+      );
+      worker.on("error", fail);
+      worker.on("exit", (code) => {
+        if (code !== 0 && done < total) {
+          fail(new Error(`forest worker exited with code ${code} after ${done} of ${total} trees`));
+        }
+      });
+    }
     validateDataset(data);
-    const shared = createSharedTraining(data, checked);
-    let nextTree = start;
-    let binned = 0;
-    let done = 0;
-    const grown = new Promise<void>((resolve, reject) => {
-      const feed = (worker: Worker) => {
-        if (nextTree < end)
-          worker.postMessage({ kind: "grow", tree: nextTree++ } satisfies ToWorker);
-      };
-      for (const worker of workers) {
-        worker.on("message", (message: FromWorker) => {
-          if (message.kind === "binned") {
-            // Trees need every feature binned: start them once every worker has run out of features.
-            if (++binned < workers.length) return;
-            // Two requests in flight per worker, so it never waits for the main thread between trees.
-            for (const each of workers) {
-              feed(each);
-              feed(each);
-            }
-            return;
-          }
-          trees[message.tree - start] = { walk: message.walk, importance: message.importance };
-          done++;
-          try {
-            options.onProgress?.(done, total);
-          } catch (error) {
-            reject(error);
-            return;
-          }
-          if (done === total) resolve();
-          else feed(worker);
-        });
-        worker.on("error", reject);
-        worker.on("exit", (code) => {
-          if (done < total) {
-            reject(
-              new Error(`forest worker exited with code ${code} after ${done} of ${total} trees`),
-            );
-          }
-        });
-        worker.postMessage({ kind: "bin", shared } satisfies ToWorker);
-      }
-    });
-    // This thread bins features too while the workers are still starting up; they take the
-    // features it has not reached yet.
+    const shared = createSharedTraining(data, checked, [start, end]);
+    for (const worker of workers) worker.postMessage(shared);
     binSharedFeatures(shared);
-    // The fingerprint is computed while the workers grow trees.
+    await Promise.race([allFeaturesBinned(shared), finished]);
+    const grower = sharedGrower(shared);
+    for (let tree = takeTree(shared); tree >= 0; tree = takeTree(shared)) {
+      addTree(tree, growWalkTree(grower, tree));
+      if (failure !== undefined) throw failure;
+      // Lets the workers' trees (and their progress calls) in between this thread's trees.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The fingerprint is computed while the workers grow their last trees.
     const trainingDataSha256 = datasetSha256(data);
-    await grown;
+    await finished;
     return forestFromWalks(
       {
         params: checked,

@@ -1,31 +1,24 @@
-// Worker thread: bins features until none are left, then grows the trees the main thread asks for.
+// Worker thread: bins features until none are left, then grows trees until none are left.
 import { parentPort } from "node:worker_threads";
-import { TreeGrower } from "./grow.ts";
-import { binnedData, binSharedFeatures, type SharedTraining } from "./shared-training.ts";
-import type { FromWorker, ToWorker } from "./train.ts";
-import { treeWalk } from "./walk.ts";
+import {
+  binSharedFeatures,
+  growWalkTree,
+  type SharedTraining,
+  sharedGrower,
+  takeTree,
+  waitForAllFeaturesBinned,
+} from "./shared-training.ts";
+import type { FromWorker } from "./train.ts";
 
 const port = parentPort;
 if (!port) throw new Error("lib/forest/worker.ts must run as a worker thread");
-let shared: SharedTraining | undefined;
-let grower: TreeGrower | undefined;
-port.on("message", (message: ToWorker) => {
-  if (message.kind === "bin") {
-    shared = message.shared;
-    binSharedFeatures(shared);
-    port.postMessage({ kind: "binned" } satisfies FromWorker);
-    return;
+port.once("message", (shared: SharedTraining) => {
+  binSharedFeatures(shared);
+  waitForAllFeaturesBinned(shared);
+  const grower = sharedGrower(shared);
+  for (let tree = takeTree(shared); tree >= 0; tree = takeTree(shared)) {
+    const grown = growWalkTree(grower, tree);
+    const message: FromWorker = { tree, ...grown };
+    port.postMessage(message, [grown.walk, grown.importance.buffer as ArrayBuffer]);
   }
-  if (!shared) throw new Error("forest worker: asked to grow a tree before the data was shared");
-  grower ??= new TreeGrower(binnedData(shared), shared.params);
-  const tree = grower.grow(message.tree);
-  // The worker, whose code is warm, turns the tree into the forest's walk records.
-  const walk = treeWalk(tree.feature, tree.value, grower.nFeatures);
-  const result: FromWorker = {
-    kind: "tree",
-    tree: message.tree,
-    walk,
-    importance: tree.importance,
-  };
-  port.postMessage(result, [walk, tree.importance.buffer as ArrayBuffer]);
 });

@@ -26,6 +26,8 @@ export interface RegistryConfig {
     apiUrl?: string;
     retry?: Partial<RetryPolicy>;
     tagger?: { name: string; email: string };
+    /** Names the caller, e.g. the Actions job (see run-context.ts). */
+    userAgent?: string;
   };
   /** Clock for tag dates. */
   now?: () => Date;
@@ -64,6 +66,7 @@ async function githubTarget(
     token,
     apiUrl: config.github?.apiUrl ?? env.GITHUB_API_URL,
     retry: config.github?.retry,
+    userAgent: config.github?.userAgent,
   });
   const target = parseRepository(repository);
   return {

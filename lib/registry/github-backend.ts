@@ -19,8 +19,15 @@ export interface GitHubRepo {
 export interface GitHubBackendOptions {
   /** Who signs the annotated tags. */
   tagger?: { name: string; email: string };
-  /** Parallel tag reads when listing. */
-  concurrency?: number;
+}
+
+/** Tag objects read by one GraphQL request (GitHub's node limit is far above this). */
+const TAG_OBJECTS_PER_QUERY = 100;
+
+interface TagObject {
+  message?: string;
+  tagger?: { date: string } | null;
+  target?: { __typename: string; oid: string } | null;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -38,23 +45,6 @@ export function parseRepository(value: string): GitHubRepo {
   const match = /^([^/\s]+)\/([^/\s]+)$/.exec(value);
   if (!match) throw new Error(`repository "${value}" is not of the form owner/repo`);
   return { owner: match[1], repo: match[2] };
-}
-
-async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 interface GitHubAsset {
@@ -94,9 +84,11 @@ export function createGitHubBackend(
 ): RegistryBackend {
   const { owner, repo } = target;
   const tagger = options.tagger ?? FALLBACK_IDENTITY;
-  const concurrency = options.concurrency ?? 8;
   // Tag objects never change, so one read per sha is enough for the backend's lifetime.
-  const tagCache = new Map<string, { commit: string | null; taggedAt: string; message: string }>();
+  const tagObjects = new Map<
+    string,
+    { commit: string | null; taggedAt: string; message: string }
+  >();
   const uploadUrls = new Map<string, string>();
 
   function toRelease(release: GitHubRelease): ReleaseRecord {
@@ -112,17 +104,34 @@ export function createGitHubBackend(
     };
   }
 
-  async function readTag(sha: string) {
-    const cached = tagCache.get(sha);
-    if (cached) return cached;
-    const { data } = await client.rest.git.getTag({ owner, repo, tag_sha: sha });
-    const entry = {
-      commit: data.object.type === "commit" ? data.object.sha : null,
-      taggedAt: data.tagger.date,
-      message: data.message,
-    };
-    tagCache.set(sha, entry);
-    return entry;
+  /** Reads the tag objects `shas` into tagObjects, a hundred per GraphQL request. */
+  async function readTagObjects(shas: string[]): Promise<void> {
+    for (let start = 0; start < shas.length; start += TAG_OBJECTS_PER_QUERY) {
+      const batch = shas.slice(start, start + TAG_OBJECTS_PER_QUERY);
+      const fields = batch
+        .map((sha, i) => `t${i}: object(oid: "${sha}") { ...TagFields }`)
+        .join("\n    ");
+      const query = `query RegistryTagObjects($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    ${fields}
+  }
+}
+fragment TagFields on GitObject {
+  ... on Tag { message tagger { date } target { __typename oid } }
+}`;
+      const data: { repository: Record<string, TagObject | null> } = await client.graphql(query, {
+        owner,
+        name: repo,
+      });
+      batch.forEach((sha, i) => {
+        const tag = data.repository[`t${i}`];
+        tagObjects.set(sha, {
+          commit: tag?.target?.__typename === "Commit" ? tag.target.oid : null,
+          taggedAt: tag?.tagger?.date ?? "",
+          message: tag?.message ?? "",
+        });
+      });
+    }
   }
 
   async function getRelease(id: string): Promise<ReleaseRecord | null> {
@@ -140,28 +149,32 @@ export function createGitHubBackend(
     location: `${owner}/${repo}`,
 
     async listTags(prefix) {
+      // One listing of every matching ref (names and object ids; conditional, so free when
+      // nothing changed), then the messages of the tag objects not seen yet, a hundred per
+      // GraphQL request. Tag objects never change: each is read once per backend.
       const refs = await client.paginate(client.rest.git.listMatchingRefs, {
         owner,
         repo,
         ref: `tags/${prefix}`,
+        per_page: 100,
       });
       // Lightweight tags point straight at commits; GTO ignores them and so do we.
       const annotated = refs.filter((ref) => ref.object.type === "tag");
-      const tags = await mapLimit(
-        annotated,
-        concurrency,
-        async (ref): Promise<TagRecord | null> => {
-          const tag = await readTag(ref.object.sha);
-          if (!tag.commit) return null;
-          return {
-            name: ref.ref.slice("refs/tags/".length),
-            commit: tag.commit,
-            taggedAt: tag.taggedAt,
-            message: tag.message,
-          };
-        },
+      await readTagObjects(
+        annotated.map((ref) => ref.object.sha).filter((sha) => !tagObjects.has(sha)),
       );
-      return tags.filter((tag): tag is TagRecord => tag !== null);
+      const tags: TagRecord[] = [];
+      for (const ref of annotated) {
+        const tag = tagObjects.get(ref.object.sha);
+        if (!tag?.commit) continue;
+        tags.push({
+          name: ref.ref.slice("refs/tags/".length),
+          commit: tag.commit,
+          taggedAt: tag.taggedAt,
+          message: tag.message,
+        });
+      }
+      return tags;
     },
 
     async tagsFingerprint(prefix) {

@@ -79,26 +79,38 @@ export async function createLocalProposer(dir: string): Promise<ChangeProposer> 
         );
       }
       const existing = await resolveRev(root, branchRef);
-      const parent = existing ?? baseCommit;
       const instructions = (commit: string) =>
         [
           `Branch ${change.branch} (${commit.slice(0, 12)}) sets ${change.path} for: ${change.title}.`,
           `To apply it: git switch ${base} && git merge ${change.branch}`,
           `To review it as a pull request: git push -u origin ${change.branch} --tags`,
         ].join("\n");
-      if ((await readAt(parent, change.path)) === change.content) {
+      // A branch left from an earlier proposal is kept only when it is this change on top of the
+      // base as it is now; otherwise it starts again from the base, so it never conflicts.
+      const upToDate =
+        existing !== null &&
+        (await resolveRev(root, `${existing}^`)) === baseCommit &&
+        (await readAt(existing, change.path)) === change.content;
+      const unchangedFrom = upToDate
+        ? existing
+        : !existing && (await readAt(baseCommit, change.path)) === change.content
+          ? baseCommit
+          : null;
+      if (unchangedFrom) {
         return {
           branch: change.branch,
           base,
-          commit: parent,
+          commit: unchangedFrom,
           changed: false,
           pullRequest: null,
           comment: null,
+          dispatched: null,
           instructions: existing
-            ? instructions(parent)
+            ? instructions(unchangedFrom)
             : `${change.path} on ${base} already has this content; nothing to merge.`,
         };
       }
+      const parent = baseCommit;
       const commit = await commitFile(parent, change);
       // The expected old value makes this a compare-and-swap: a concurrent run fails instead of being overwritten.
       await runGit(root, [
@@ -116,6 +128,7 @@ export async function createLocalProposer(dir: string): Promise<ChangeProposer> 
         changed: true,
         pullRequest: null,
         comment: null,
+        dispatched: null,
         instructions: instructions(commit),
       };
     },

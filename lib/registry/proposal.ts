@@ -16,6 +16,9 @@ export interface ProposedChange {
   marker: string;
   /** Comment body; must contain `marker`. */
   comment: string;
+  /** A workflow (file name) to dispatch on the branch once the pull request is open, so its
+   * checks report on the head commit: pushes made with GITHUB_TOKEN start no workflows. */
+  checksWorkflow?: string;
 }
 
 export interface ProposalResult {
@@ -29,6 +32,8 @@ export interface ProposalResult {
   comment: { id: string; url: string; created: boolean } | null;
   /** Local only: how to merge the branch. */
   instructions: string | null;
+  /** The workflow dispatched on the branch for its checks, if any. */
+  dispatched: string | null;
 }
 
 export interface ChangeProposer {

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { preparePromotion, prepareRollback } from "../../stages/5-promote/promote.ts";
+import { writeModelBundle } from "../../test/support/model-bundle.ts";
 import {
   type GitHubStandIn,
   type StandInOptions,
   startGitHubStandIn,
-} from "../../test/support/github-server.ts";
-import { writeModelBundle } from "../../test/support/model-bundle.ts";
+} from "../../tools/local-github/server.ts";
 import { sha256File } from "../io/files.ts";
 import { chooseBackend, createPromotionTarget, createRegistry } from "./create-registry.ts";
 import type { PromotionTarget } from "./proposal.ts";

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -7,12 +7,14 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { UsageError } from "../../lib/cli/program.ts";
 import { sha256 } from "../../lib/io/files.ts";
+import { REAL_HOUSING_CSV } from "../../test/support/housing.ts";
 import { fetchCommand } from "./command.ts";
 import { ensureDataset, fetchDataset, HOUSING_SHA256 } from "./fetch.ts";
 
-const REAL_CSV = new URL("../../../shared/data/housing.csv", import.meta.url).pathname;
-const hasRealCsv = existsSync(REAL_CSV);
-if (!hasRealCsv) console.warn(`SKIPPING real-dataset fetch tests: ${REAL_CSV} is absent`);
+const REAL_CSV = REAL_HOUSING_CSV ?? "";
+const hasRealCsv = REAL_HOUSING_CSV !== null;
+if (!hasRealCsv)
+  console.warn("SKIPPING real-dataset fetch tests: ../shared/data/housing.csv is absent");
 
 // Synthetic bytes for the failure cases that don't need the real dataset.
 const SYNTHETIC = Buffer.from(

@@ -19,7 +19,9 @@ export const TRAIN_SETTINGS = {
   "features-dir": FEATURES_DIR_SETTING,
   "out-dir": BUNDLE_DIR,
   shard: shard({ description: "train only shard K of N (0-based) of the trees; merge the shards" }),
-  workers: number({ description: "worker threads (default: one per core)" }),
+  workers: number({
+    description: "threads that grow trees, this one included (default: one per core)",
+  }),
   "params-file": PARAMS_FILE_SETTING,
   ...paramSettings("train"),
 };

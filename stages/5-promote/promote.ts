@@ -95,8 +95,7 @@ async function propose(
   kind: DeployProposal["kind"],
   version: ModelVersion,
   current: ModelVersion | null,
-  report: string,
-  base: string | undefined,
+  options: { report: string; base?: string; checksWorkflow?: string },
 ): Promise<DeployProposal> {
   const pointer = deployPointer(version);
   const marker = proposalMarker(version.name, kind);
@@ -107,12 +106,13 @@ async function propose(
       : `Roll back ${version.name} production to ${version.version}`;
   const result = await target.proposer.propose({
     branch: `${kind === "promotion" ? "promote" : "rollback"}/${version.name}-${version.version}`,
-    base,
+    base: options.base,
     path: DEPLOY_FILE,
     content: `${JSON.stringify(pointer, null, 2)}\n`,
     commitMessage: title,
     title,
-    body: report,
+    body: options.report,
+    checksWorkflow: options.checksWorkflow,
     marker,
     comment: comparisonComment(
       marker,
@@ -127,18 +127,18 @@ async function propose(
 /** Opens (or updates) the change that points deploy/production.json at `options.version`. */
 export async function preparePromotion(
   target: PromotionTarget,
-  options: { version: string; report: string; base?: string },
+  options: { version: string; report: string; base?: string; checksWorkflow?: string },
 ): Promise<DeployProposal> {
   const version = await deployable(target.registry, options.version);
   const { version: current } = await currentDeployment(target, options.base);
-  return propose(target, "promotion", version, current, options.report, options.base);
+  return propose(target, "promotion", version, current, options);
 }
 
 /** Opens (or updates) the change that points deploy/production.json back at the previous
  * production version, or at `options.to`. */
 export async function prepareRollback(
   target: PromotionTarget,
-  options: { to?: string; report?: string; base?: string } = {},
+  options: { to?: string; report?: string; base?: string; checksWorkflow?: string } = {},
 ): Promise<DeployProposal> {
   const { registry } = target;
   const { version: current, pointer } = await currentDeployment(target, options.base);
@@ -174,5 +174,5 @@ export async function prepareRollback(
       "",
       `Production serves ${currentVersion ?? "nothing"}; this change points \`${DEPLOY_FILE}\` at \`${version.tag}\`.`,
     ].join("\n");
-  return propose(target, "rollback", version, current, report, options.base);
+  return propose(target, "rollback", version, current, { ...options, report });
 }

@@ -20,9 +20,11 @@ export function deployCommand(context: RunContext): Command {
         version: settings.version,
         pointerFile: settings["pointer-file"],
         modelsDir: settings["models-dir"],
+        link: settings.link,
+        assign: settings.assign,
       });
       console.log(
-        `deploy: ${result.tag} is live at ${result.current} (sha256 ${result.sha256}); assigned ${result.assignmentTag}`,
+        `deploy: ${result.tag} verified in ${result.dir} (sha256 ${result.sha256})${result.current ? `; live at ${result.current}` : ""}${result.assignmentTag ? `; assigned ${result.assignmentTag}` : "; production not assigned"}`,
       );
     });
 }

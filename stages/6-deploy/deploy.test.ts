@@ -83,4 +83,21 @@ describe("deploy stage", () => {
       /none\.json: not found; merge a promotion pull request first, or set version/,
     );
   });
+
+  it("without link and assign only resolves and verifies: production stays where it was", async () => {
+    const v1 = await registerTestModel(1);
+    const v2 = await registerTestModel(2);
+    await runDeploy({ registry, version: v1, modelsDir });
+    const checked = await runDeploy({
+      registry,
+      version: v2,
+      modelsDir,
+      link: false,
+      assign: false,
+    });
+    expect(checked).toMatchObject({ version: v2, current: null, assignmentTag: null });
+    expect((await readBundle(checked.dir)).manifest.version).toBe(v2);
+    expect(await readlink(join(modelsDir, "current"))).toBe(v1);
+    expect((await registry.stageVersion("production"))?.version.version).toBe(v1);
+  });
 });

@@ -21,6 +21,10 @@ export interface DeployOptions {
   modelsDir?: string;
   /** Assign the production stage in the registry (default true). */
   assign?: boolean;
+  /** Point `<modelsDir>/current` at the version (default true). Without link and assign, a deploy
+   * only resolves and verifies the bundle: what deploy.yml does before building and smoke-testing
+   * the image, and what a promotion pull request's check does. */
+  link?: boolean;
 }
 
 export interface DeployResult {
@@ -28,8 +32,8 @@ export interface DeployResult {
   tag: string;
   /** The verified bundle folder, e.g. deploy/models/v1.2.0. */
   dir: string;
-  /** The symlink the server loads, e.g. deploy/models/current. */
-  current: string;
+  /** The symlink the server loads, e.g. deploy/models/current; null when not linked. */
+  current: string | null;
   sha256: string;
   /** The production assignment tag, or null when not assigned. */
   assignmentTag: string | null;
@@ -53,7 +57,8 @@ export async function readDeployPointer(path = DEPLOY_FILE): Promise<DeployPoint
   return pointer;
 }
 
-/** Deploys a registered version: download, verify, swap the `current` link, assign production. */
+/** Deploys a registered version: download, verify (sha256 against the pointer and the registry,
+ * manifest, model), swap the `current` link, assign production; each of the last two optional. */
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const modelsDir = options.modelsDir ?? DEFAULT_MODELS_DIR;
   const pointer = options.version ? null : await readDeployPointer(options.pointerFile);
@@ -75,12 +80,15 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     );
   }
 
-  // Swap the link atomically: a new symlink under a temp name, renamed over the old one.
-  const current = join(modelsDir, CURRENT_LINK);
-  const link = tempPathFor(current);
-  await symlink(details.version, link);
-  await rename(link, current);
-  await stat(current); // the link resolves
+  let current: string | null = null;
+  if (options.link !== false) {
+    // Swap the link atomically: a new symlink under a temp name, renamed over the old one.
+    current = join(modelsDir, CURRENT_LINK);
+    const link = tempPathFor(current);
+    await symlink(details.version, link);
+    await rename(link, current);
+    await stat(current); // the link resolves
+  }
 
   const assignment =
     options.assign === false
@@ -90,7 +98,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     version: details.version,
     tag: details.tag,
     dir: resolve(dir),
-    current: resolve(current),
+    current: current && resolve(current),
     sha256: bundle.manifest.model.sha256,
     assignmentTag: assignment?.tag ?? null,
   };

@@ -1,4 +1,4 @@
-import { text } from "../../lib/cli/settings.ts";
+import { flag, text } from "../../lib/cli/settings.ts";
 import { DEPLOY_FILE } from "../../lib/registry/pointer.ts";
 import { DEFAULT_MODELS_DIR } from "./deploy.ts";
 
@@ -17,5 +17,14 @@ export const DEPLOY_SETTINGS = {
     description: "where models go; the server loads DIR/current",
     value: "DIR",
     default: DEFAULT_MODELS_DIR,
+  }),
+  link: flag({
+    description: "point DIR/current at the version, where a server in folder mode loads it",
+    default: "true",
+  }),
+  assign: flag({
+    description:
+      "assign the production stage in the registry; off to only resolve and verify the bundle (before a smoke test)",
+    default: "true",
   }),
 };

@@ -36,6 +36,13 @@ describe("actInvocation", () => {
     expect(command).toContain("--env GITHUB_REPOSITORY=octo-org/house-price");
     expect(command).toContain("--env HOUSING_CSV=/data/housing.csv");
     expect(command).toContain("--secret GITHUB_TOKEN");
+    // actions/cache's stand-in uses act's cache server, on loopback only.
+    expect(command).toContain("--cache-server-addr 127.0.0.1");
+    expect(command).not.toContain("--no-cache-server");
+    // The remote actions of the setup composite map to their act stand-ins.
+    expect(command).toMatch(
+      /--local-repository actions\/setup-node@[0-9a-f]{40}=\S+\/tools\/act-actions\/actions\/setup-node/,
+    );
     expect(command).not.toContain(token);
     expect(invocation.env.GITHUB_TOKEN).toBe(token);
     expect(invocation.env.ACTIONS_RUNTIME_URL).toBe(

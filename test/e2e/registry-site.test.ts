@@ -1,33 +1,33 @@
-// registry-site.yml runs for real with act, dispatched, jobs on this machine: the registry is the
-// GitHub REST stand-in holding two versions registered through the GitHub backend, the Pages
-// actions are the project's act-only stand-ins (tools/act-actions/actions/), and the deploy-pages
-// stand-in publishes into a local folder with a manifest of the files, which this test checks,
-// then opens in Chromium under the sub-path GitHub Pages would serve it at.
+// registry-site.yml runs for real with act, jobs on this machine, started as GitHub would start it:
+// a dispatch through the local GitHub's API, then the run its trigger model starts (with a
+// GITHUB_TOKEN of the workflow's own permissions). The registry is the local GitHub holding two
+// versions registered through the GitHub backend; the Pages actions are the project's act-only
+// stand-ins (tools/act-actions/actions/), and the deploy-pages stand-in publishes into a local
+// folder with a manifest of the files, which this test checks, then opens in Chromium under the
+// sub-path GitHub Pages would serve it at.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findGoTool } from "../../.github/act.ts";
 import { createRegistry } from "../../lib/registry/create-registry.ts";
 import { runGit } from "../../lib/registry/git.ts";
 import { serveSite } from "../../lib/registry/site/serve.ts";
+import { type LocalGitHub, startLocalGitHub } from "../../tools/local-github/server.ts";
+import { type CompletedRun, jobsOf, runPendingRuns } from "../../tools/local-session/runner.ts";
 import { CHROMIUM, launchChromium, watchErrors } from "../support/browser.ts";
-import { type GitHubStandIn, startGitHubStandIn } from "../support/github-server.ts";
 import { writeModelBundle } from "../support/model-bundle.ts";
 import { syntheticEvaluation } from "../support/synthetic-registry.ts";
-import { cloneWorkingTree, jobsOf, runWorkflow, type WorkflowRun } from "./act-harness.ts";
+import { cloneWorkingTree, requiredGoTool } from "./act-harness.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const ACT = await findGoTool("act");
-if (!ACT) {
-  const reason = "act is not installed (go install github.com/nektos/act@v0.2.87)";
-  if (process.env.CI === "true")
-    throw new Error(`registry-site.yml with act: ${reason}, and CI=true`);
-  console.warn(`registry-site.yml with act: skipped, ${reason}`);
-}
+const ACT = await requiredGoTool(
+  "act",
+  "go install github.com/nektos/act@v0.2.87",
+  "registry-site.yml with act",
+);
 
 /** The build job installs the dependencies before it builds the site. */
 const RUN_TIMEOUT_MS = 15 * 60_000;
@@ -55,28 +55,28 @@ describe("the Pages stand-ins", () => {
 
 describe.skipIf(!ACT)("registry-site.yml with act", () => {
   let root: string;
-  let clone: string;
   let pagesDir: string;
-  let standIn: GitHubStandIn;
-  let run: WorkflowRun;
+  let hub: LocalGitHub;
+  let site: CompletedRun;
+  let siteRequests: { method: string; path: string; status: number }[] = [];
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "registry-site-e2e-"));
-    clone = join(root, "repo");
     pagesDir = join(root, "pages");
-    await mkdir(join(root, "artifacts"));
+    const clone = join(root, "repo");
     const commit = await cloneWorkingTree(REPO, clone);
-    standIn = await startGitHubStandIn();
-    await runGit(clone, ["push", "-q", standIn.gitDir, "HEAD:refs/heads/main"]);
+    hub = await startLocalGitHub();
+    await runGit(clone, ["push", "-q", hub.gitDir, "HEAD:refs/heads/main"]);
+    await hub.pendingRuns(); // the owner's setup push starts nothing this test looks at
 
     // Two versions through the GitHub backend: the first in production, the second in staging.
     const registry = await createRegistry({
       backend: "github",
       github: {
-        token: standIn.token,
-        repository: standIn.repository,
-        apiUrl: standIn.apiUrl,
-        retry: { unitMs: 1, writeIntervalMs: 0, notifyIntervalMs: 0 },
+        token: hub.token,
+        repository: hub.repository,
+        apiUrl: hub.apiUrl,
+        retry: { writeIntervalMs: 0, notifyIntervalMs: 0 },
       },
     });
     const first = await writeModelBundle(join(root, "bundle-1"), {
@@ -94,55 +94,72 @@ describe.skipIf(!ACT)("registry-site.yml with act", () => {
     });
     await registry.assign("v1.1.0", "staging");
 
+    const dispatch = await fetch(
+      `${hub.apiUrl}/repos/${hub.repository}/actions/workflows/registry-site.yml/dispatches`,
+      {
+        method: "POST",
+        headers: { authorization: `token ${hub.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ ref: "main" }),
+      },
+    );
+    expect(dispatch.status).toBe(204);
     // The deploy-pages stand-in publishes under this folder (act hands its environment to steps).
     process.env.PAGES_STAND_IN_DIR = pagesDir;
-    const requestsBefore = standIn.requests.length;
-    run = await runWorkflow(
-      {
-        workflow: "registry-site",
-        repoDir: clone,
-        artifactDir: join(root, "artifacts"),
-        actionCacheDir: join(root, "act-cache"),
+    const requestsBefore = hub.requests.length;
+    try {
+      const runs = await runPendingRuns({
+        hub: {
+          apiUrl: hub.apiUrl,
+          repository: hub.repository,
+          gitDir: hub.gitDir,
+          ownerToken: hub.token,
+        },
+        workDir: join(root, "runs"),
         act: ACT ?? undefined,
-        github: { apiUrl: standIn.apiUrl, repository: standIn.repository, token: standIn.token },
-      },
-      RUN_TIMEOUT_MS,
-    );
-    delete process.env.PAGES_STAND_IN_DIR;
-    siteRequests = standIn.requests.slice(requestsBefore);
+        timeoutMs: RUN_TIMEOUT_MS,
+      });
+      expect(runs.map((done) => `${done.run.workflow} (${done.run.event})`)).toEqual([
+        ".github/workflows/registry-site.yml (workflow_dispatch)",
+      ]);
+      site = runs[0];
+    } finally {
+      delete process.env.PAGES_STAND_IN_DIR;
+    }
+    siteRequests = hub.requests.slice(requestsBefore);
   }, RUN_TIMEOUT_MS + 120_000);
 
-  let siteRequests: { method: string; path: string; status: number }[] = [];
-
   afterAll(async () => {
-    await standIn?.close();
+    await hub?.close();
     if (root) await rm(root, { recursive: true, force: true });
   });
 
   it("builds the site from the registry's bulk reads and publishes it with the Pages stand-ins", async () => {
+    const run = site.workflowRun;
     const results = Object.fromEntries([...run.jobs.values()].map((job) => [job.key, job.result]));
-    if (JSON.stringify(results) !== JSON.stringify({ build: "success", deploy: "success" }))
-      console.error(run.text);
+    if (site.conclusion !== "success") console.error(run.text);
     expect(results).toEqual({ build: "success", deploy: "success" });
-    expect(run.exitCode).toBe(0);
+    expect(site.conclusion).toBe("success");
     const [deploy] = jobsOf(run, "deploy");
     expect(deploy.outputs.page_url).toBe("https://octo-org.github.io/house-price/");
 
-    // Only reads, and none per version's release: tags (and their objects), never releases.
-    expect(siteRequests.length).toBeGreaterThan(0);
-    expect(siteRequests.filter((request) => request.method !== "GET")).toEqual([]);
-    expect(siteRequests.filter((request) => request.path.includes("/releases"))).toEqual([]);
-    expect(standIn.violations).toEqual([]);
+    // Only reads (GraphQL is a POST that reads), and none per version's release.
+    const reads = siteRequests.filter((request) => !request.path.startsWith("/_local"));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(
+      reads.filter((request) => request.method !== "GET" && !request.path.endsWith("/graphql")),
+    ).toEqual([]);
+    expect(reads.filter((request) => request.path.includes("/releases"))).toEqual([]);
+    expect(hub.violations).toEqual([]);
 
     // The artifact Pages deploys: artifact.tar in `github-pages`.
-    expect(await readdir(join(root, "artifacts", run.runId))).toContain("github-pages");
+    expect(await readdir(join(root, "runs", "artifacts", run.runId))).toContain("github-pages");
 
     const published = join(pagesDir, run.runId);
     const manifest = JSON.parse(
       await readFile(join(published, "manifest.json"), "utf8"),
     ) as Manifest;
     expect(manifest).toMatchObject({
-      repository: standIn.repository,
+      repository: hub.repository,
       runId: run.runId,
       pageUrl: "https://octo-org.github.io/house-price/",
       artifact: { name: "github-pages" },
@@ -167,19 +184,18 @@ describe.skipIf(!ACT)("registry-site.yml with act", () => {
       const bytes = await readFile(join(published, "site", file.path));
       expect(createHash("sha256").update(bytes).digest("hex"), file.path).toBe(file.sha256);
     }
-    const site = JSON.parse(await readFile(join(published, "site", "site.json"), "utf8"));
-    expect(site).toMatchObject({ name: "house-price", location: standIn.repository, versions: 2 });
+    const built = JSON.parse(await readFile(join(published, "site", "site.json"), "utf8"));
+    expect(built).toMatchObject({ name: "house-price", location: hub.repository, versions: 2 });
     const card = await readFile(join(published, "site", "versions", "v1.1.0.html"), "utf8");
     // Links point at the repository on GitHub (the workflow passes github.server_url/repository).
     expect(card).toContain(
-      `href="https://github.com/${standIn.repository}/releases/tag/house-price%40v1.1.0"`,
+      `href="https://github.com/${hub.repository}/releases/tag/house-price%40v1.1.0"`,
     );
   });
 
   it.runIf(existsSync(CHROMIUM))("serves the published site under its Pages sub-path", async () => {
-    const server = await serveSite(join(pagesDir, run.runId, "site"), {
-      basePath: "/house-price/",
-    });
+    const published = join(pagesDir, site.workflowRun.runId, "site");
+    const server = await serveSite(published, { basePath: "/house-price/" });
     const browser = await launchChromium();
     try {
       for (const path of ["index.html", "versions/v1.1.0.html", "timeline.html"]) {

@@ -9,17 +9,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { findGoTool } from "../../.github/act.ts";
+import { parse } from "yaml";
+import { requiredGoTool } from "./act-harness.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const WORKFLOWS_DIR = join(REPO, ".github", "workflows");
 const WORKFLOWS = ["pipeline.yml", "deploy.yml", "ci.yml", "registry-site.yml"];
-const ACTIONLINT = await findGoTool("actionlint");
-if (!ACTIONLINT) {
-  console.warn(
-    "actionlint checks: skipped, actionlint is not installed (go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12)",
-  );
-}
+const ACTIONLINT = await requiredGoTool(
+  "actionlint",
+  "go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
+  "actionlint checks",
+);
 
 interface LintError {
   message: string;
@@ -38,37 +38,6 @@ async function actionlint(dir: string): Promise<LintError[]> {
     throw new Error(`actionlint failed in ${dir}: ${error.stderr ?? String(error)}`);
   });
   return JSON.parse(stdout) as LintError[];
-}
-
-/**
- * Reads the YAML subset the action.yml files use, nested block mappings of scalars, and fails
- * on anything else, so a metadata file outside that subset is noticed rather than misread.
- */
-function readActionYaml(text: string, file: string): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
-  const stack = [{ indent: -1, map: root }];
-  for (const [index, line] of text.split("\n").entries()) {
-    if (!line.trim() || line.trim().startsWith("#")) continue;
-    const match = /^( *)([\w-]+):(?: +(.*))?$/.exec(line);
-    if (!match) throw new Error(`${file}:${index + 1}: not a "key: value" line: ${line}`);
-    const [, spaces, key, value] = match;
-    while (spaces.length <= stack[stack.length - 1].indent) stack.pop();
-    const parent = stack[stack.length - 1].map;
-    if (value === undefined || value === "") {
-      const child: Record<string, unknown> = {};
-      parent[key] = child;
-      stack.push({ indent: spaces.length, map: child });
-    } else if (value.startsWith('"')) {
-      parent[key] = JSON.parse(value);
-    } else if (value.startsWith("'")) {
-      parent[key] = value.slice(1, -1).replaceAll("''", "'");
-    } else if (/^[[{|>&*!]/.test(value) || value.includes(" #")) {
-      throw new Error(`${file}:${index + 1}: unsupported YAML value: ${value}`);
-    } else {
-      parent[key] = value;
-    }
-  }
-  return root;
 }
 
 /** The steps of a workflow as the text lines that start them (`- name: ...`, `- uses: ...`). */
@@ -152,13 +121,35 @@ describe("workflow conventions", () => {
     },
   );
 
+  it("composite actions (.github/actions): steps named, actions pinned", async () => {
+    const dir = join(REPO, ".github", "actions");
+    const composites = (await readdir(dir)).filter((name) =>
+      existsSync(join(dir, name, "action.yml")),
+    );
+    expect(composites).toContain("setup");
+    for (const name of composites) {
+      const text = await readFile(join(dir, name, "action.yml"), "utf8");
+      expect(stepLines(text).filter((line) => !line.startsWith("- name: "))).toEqual([]);
+      for (const [, uses] of text.matchAll(/^\s+uses: (?!\.\/)(.+)$/gm)) {
+        expect(uses).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+      }
+    }
+  });
+
   it("pipeline.yml widens permissions only in the jobs that write tags, releases or PRs", async () => {
-    const text = await readFile(join(WORKFLOWS_DIR, "pipeline.yml"), "utf8");
-    const jobs = text.slice(text.indexOf("\njobs:\n"));
-    const writers = [
-      ...jobs.matchAll(/^ {2}([\w-]+):\n(?:(?! {2}\S).*\n)*? {4}permissions:\n/gm),
-    ].map((match) => match[1]);
-    expect(writers.sort()).toEqual(["evaluate", "merge", "promote", "train"]);
+    const workflow = parse(await readFile(join(WORKFLOWS_DIR, "pipeline.yml"), "utf8")) as {
+      permissions: Record<string, string>;
+      jobs: Record<string, { permissions?: Record<string, string> }>;
+    };
+    expect(workflow.permissions).toEqual({ contents: "read" });
+    const writers = Object.entries(workflow.jobs)
+      .filter(([, job]) => job.permissions)
+      .map(([name, job]) => [name, job.permissions]);
+    // Registration (tag + release) and staging happen in evaluate; the PR and its checks in promote.
+    expect(Object.fromEntries(writers)).toEqual({
+      evaluate: { contents: "write" },
+      promote: { contents: "write", "pull-requests": "write", actions: "write" },
+    });
   });
 });
 
@@ -182,7 +173,7 @@ describe("action metadata", async () => {
     "actions/%s/action.yml: node24 entry, every input and output described",
     async (name) => {
       const file = join(actionsDir, name, "action.yml");
-      const action = readActionYaml(await readFile(file, "utf8"), file);
+      const action = parse(await readFile(file, "utf8")) as Record<string, unknown>;
       expect(action.name).toEqual(expect.any(String));
       expect(action.description).toEqual(expect.any(String));
       const runs = action.runs as Record<string, string>;

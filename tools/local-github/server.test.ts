@@ -1,7 +1,7 @@
 import { getOctokit } from "@actions/github";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type GitHubStandIn, startGitHubStandIn } from "./github-server.ts";
 import { checkResponse, findOperation } from "./openapi-check.ts";
+import { type GitHubStandIn, startGitHubStandIn } from "./server.ts";
 
 let server: GitHubStandIn;
 let octokit: ReturnType<typeof getOctokit>;

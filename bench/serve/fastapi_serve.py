@@ -23,11 +23,7 @@ try:
     from pydantic import BaseModel
     from sklearn.ensemble import RandomForestRegressor
 except ImportError as error:
-    sys.exit(
-        f"fastapi_serve.py: {error}; install the anchor's packages, e.g. "
-        "`apt-get update && apt-get install -y python3-fastapi python3-uvicorn python3-sklearn` "
-        "(then run with /usr/bin/python3) or `python3 -m pip install fastapi uvicorn scikit-learn`"
-    )
+    sys.exit(f"fastapi_serve.py: {error}; run it through `npm run bench -- serve`, which installs bench/requirements.txt")
 
 
 def train(data_dir, trees, seed):
@@ -56,7 +52,7 @@ class Record(BaseModel):
 
 
 def feature_row(record, schema):
-    values = record.dict()
+    values = record.model_dump()
     inputs = {}
     for name in schema["numericInputs"]:
         value = values.get(name)
