@@ -7,7 +7,7 @@
 // sub-path GitHub Pages would serve it at.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,12 @@ import { createRegistry } from "../../lib/registry/create-registry.ts";
 import { runGit } from "../../lib/registry/git.ts";
 import { serveSite } from "../../lib/registry/site/serve.ts";
 import { type LocalGitHub, startLocalGitHub } from "../../tools/local-github/server.ts";
-import { type CompletedRun, jobsOf, runPendingRuns } from "../../tools/local-session/runner.ts";
+import {
+  type CompletedRun,
+  jobsOf,
+  pendingRuns,
+  runPending,
+} from "../../tools/local-session/runner.ts";
 import { CHROMIUM, launchChromium, watchErrors } from "../support/browser.ts";
 import { writeModelBundle } from "../support/model-bundle.ts";
 import { syntheticEvaluation } from "../support/synthetic-registry.ts";
@@ -67,7 +72,6 @@ describe.skipIf(!ACT)("registry-site.yml with act", () => {
     const commit = await cloneWorkingTree(REPO, clone);
     hub = await startLocalGitHub();
     await runGit(clone, ["push", "-q", hub.gitDir, "HEAD:refs/heads/main"]);
-    await hub.pendingRuns(); // the owner's setup push starts nothing this test looks at
 
     // Two versions through the GitHub backend: the first in production, the second in staging.
     const registry = await createRegistry({
@@ -105,23 +109,30 @@ describe.skipIf(!ACT)("registry-site.yml with act", () => {
     expect(dispatch.status).toBe(204);
     // The deploy-pages stand-in publishes under this folder (act hands its environment to steps).
     process.env.PAGES_STAND_IN_DIR = pagesDir;
+    // act writes the event file there before anything else creates it.
+    await mkdir(join(root, "runs", "artifacts"), { recursive: true });
     const requestsBefore = hub.requests.length;
     try {
-      const runs = await runPendingRuns({
-        hub: {
-          apiUrl: hub.apiUrl,
-          repository: hub.repository,
-          gitDir: hub.gitDir,
-          ownerToken: hub.token,
-        },
+      // The run the dispatch started (the setup push also started pipeline.yml, which this test
+      // leaves pending).
+      const hubRef = {
+        apiUrl: hub.apiUrl,
+        repository: hub.repository,
+        gitDir: hub.gitDir,
+        ownerToken: hub.token,
+      };
+      const dispatched = (await pendingRuns(hubRef)).filter(
+        (run) =>
+          run.workflow === ".github/workflows/registry-site.yml" &&
+          run.event === "workflow_dispatch",
+      );
+      expect(dispatched).toHaveLength(1);
+      site = await runPending(dispatched[0], {
+        hub: hubRef,
         workDir: join(root, "runs"),
         act: ACT ?? undefined,
         timeoutMs: RUN_TIMEOUT_MS,
       });
-      expect(runs.map((done) => `${done.run.workflow} (${done.run.event})`)).toEqual([
-        ".github/workflows/registry-site.yml (workflow_dispatch)",
-      ]);
-      site = runs[0];
     } finally {
       delete process.env.PAGES_STAND_IN_DIR;
     }
