@@ -1,12 +1,15 @@
 // `npm run registry -- <subcommand>`: list, show, history, assign, deprecate, register, promote,
-// rollback. Also `npm run stage -- registry <subcommand>`.
-import { readFile } from "node:fs/promises";
+// rollback, site. Also `npm run stage -- registry <subcommand>`.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { MODEL_NAME, STAGES } from "../lib/bundle/bundle.ts";
 import { runProgram, UsageError } from "../lib/cli/program.ts";
 import { type RunContext, runContextFromEnv } from "../lib/cli/run-context.ts";
 import { createPromotionTarget, type RegistryConfig } from "../lib/registry/create-registry.ts";
-import type { ModelVersion, RegistryEvent } from "../lib/registry/types.ts";
+import type { SiteLinks } from "../lib/registry/site/site-data.ts";
+import type { ModelVersion, Registry, RegistryEvent } from "../lib/registry/types.ts";
 import {
   type DeployProposal,
   preparePromotion,
@@ -378,7 +381,101 @@ export function registryCommand(context: RunContext, name = "registry"): Command
       },
     ),
   );
+  program.addCommand(
+    handle(
+      subcommand(
+        "site",
+        "Build the registry's static website (versions, model cards, compare, timeline), or serve it",
+        "--out <DIR> | --serve",
+        "Built from two bulk reads of the registry (versions with their lineage, and the events), whatever the number of versions. --out replaces the folder whole (it must be new, empty, or an earlier site); --serve serves the site on 127.0.0.1 until interrupted.",
+      )
+        .addOption(new Option("--out <DIR>", "build the site into this folder"))
+        .addOption(
+          new Option("--serve", "serve the site on 127.0.0.1 (built into --out, or a temp folder)"),
+        )
+        .addOption(
+          new Option("--port <N>", "with --serve: the port (0 picks a free one)").default("8000"),
+        )
+        .addOption(
+          new Option(
+            "--repository-url <URL>",
+            "the repository's web address, for release, commit and pull request links (default for the github backend: https://github.com/<owner/repo>)",
+          ),
+        ),
+      context,
+      async (values, args, target) => {
+        expectPositionals("site", args, []);
+        const out = values.out as string | undefined;
+        if (!out && !values.serve)
+          throw new UsageError(
+            `site needs --out <DIR>, --serve, or both.\nRun \`${INVOCATION} site --help\` for details.`,
+          );
+        const port = Number(values.port);
+        if (!/^\d+$/.test(String(values.port)) || port > 65_535)
+          throw new UsageError(
+            `--port must be a whole number from 0 to 65535, not "${values.port}"`,
+          );
+        const repositoryUrl = values["repository-url"] as string | undefined;
+        if (repositoryUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(repositoryUrl))
+          throw new UsageError(
+            `--repository-url must be an http(s) address such as https://github.com/owner/repo, not "${repositoryUrl}"`,
+          );
+        const { registry } = await target();
+        // Loaded only for this command: the generator pulls in vega-lite and express.
+        const { buildRegistrySite } = await import("../lib/registry/site/generate.ts");
+        const dir = out
+          ? resolve(out)
+          : join(await mkdtemp(join(tmpdir(), "registry-site-")), "site");
+        const summary = await buildRegistrySite(registry, {
+          outDir: dir,
+          links: siteLinks(registry, repositoryUrl),
+        });
+        if (!values.serve) {
+          print(
+            values,
+            {
+              outDir: summary.outDir,
+              versions: summary.versions,
+              files: summary.files.length,
+              bytes: summary.bytes,
+            },
+            `Built the site of ${summary.versions} version${summary.versions === 1 ? "" : "s"} of ${registry.name} into ${summary.outDir} (${summary.files.length} files, ${(summary.bytes / 1e6).toFixed(1)} MB).`,
+          );
+          return;
+        }
+        const { serveSite } = await import("../lib/registry/site/serve.ts");
+        const server = await serveSite(dir, { port });
+        print(
+          values,
+          { url: server.url, outDir: dir, versions: summary.versions },
+          `Serving the site of ${summary.versions} version${summary.versions === 1 ? "" : "s"} of ${registry.name} at ${server.url} (Ctrl-C stops).`,
+        );
+        await new Promise<void>((done) => {
+          process.once("SIGINT", done);
+          process.once("SIGTERM", done);
+        });
+        await server.close();
+        if (!out) await rm(join(dir, ".."), { recursive: true, force: true });
+      },
+    ),
+  );
   return program;
+}
+
+/** Where a version page's release, commit and pull request links point. */
+function siteLinks(registry: Registry, repositoryUrl: string | undefined): SiteLinks {
+  if (registry.backend === "github")
+    return {
+      repositoryUrl: (repositoryUrl ?? `https://github.com/${registry.location}`).replace(
+        /\/+$/,
+        "",
+      ),
+      repositoryDir: null,
+    };
+  return {
+    repositoryUrl: repositoryUrl?.replace(/\/+$/, "") ?? null,
+    repositoryDir: registry.location,
+  };
 }
 
 if (import.meta.main) {

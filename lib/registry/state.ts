@@ -66,13 +66,15 @@ function eventOrder(a: RegistryEvent, b: RegistryEvent): number {
 
 /** Builds the registry state of model `name` from its annotated tags. */
 export function buildRegistryState(name: string, tags: TagRecord[]): RegistryState {
+  // Each message is parsed once (a lineage is kilobytes of JSON, and a registry has thousands).
   const parsedTags = tags
     .map((tag) => ({ tag, parsed: parseTag(tag.name) }))
     .filter(
       (entry): entry is { tag: TagRecord; parsed: ParsedTag } => entry.parsed?.artifact === name,
-    );
+    )
+    .map((entry) => ({ ...entry, message: parseTagMessage(entry.tag.message) }));
   const versions = new Map<string, ModelVersion>();
-  for (const { tag, parsed } of parsedTags) {
+  for (const { tag, parsed, message } of parsedTags) {
     if (parsed.action !== "register" || !parsed.version) continue;
     versions.set(parsed.version, {
       name,
@@ -82,11 +84,10 @@ export function buildRegistryState(name: string, tags: TagRecord[]): RegistrySta
       registeredAt: new Date(tag.taggedAt).toISOString(),
       deprecated: false,
       stages: [],
-      lineage: lineageFromTagData(parseTagMessage(tag.message).data),
+      lineage: lineageFromTagData(message.data),
     });
   }
-  const events: RegistryEvent[] = parsedTags.map(({ tag, parsed }) => {
-    const message = parseTagMessage(tag.message);
+  const events: RegistryEvent[] = parsedTags.map(({ tag, parsed, message }) => {
     let version = parsed.version ?? null;
     if (parsed.stage) {
       const recorded = (message.data as { version?: unknown } | null)?.version;

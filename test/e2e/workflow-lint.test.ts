@@ -14,7 +14,7 @@ import { requiredGoTool } from "./act-harness.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const WORKFLOWS_DIR = join(REPO, ".github", "workflows");
-const WORKFLOWS = ["pipeline.yml", "deploy.yml", "ci.yml"];
+const WORKFLOWS = ["pipeline.yml", "deploy.yml", "ci.yml", "registry-site.yml"];
 const ACTIONLINT = await requiredGoTool(
   "actionlint",
   "go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12",
