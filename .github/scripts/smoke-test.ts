@@ -90,9 +90,13 @@ export async function waitUntilReady(url: string, timeoutMs = 20_000): Promise<v
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {
-    const response = await fetch(`${url}/ready`);
-    if (response.status === 200) return;
-    last = `${response.status} ${await response.text()}`;
+    // A container started detached may not listen yet: a refused connection is an answer to wait on.
+    const response = await fetch(`${url}/ready`).catch((error: Error) => error);
+    if (!(response instanceof Error) && response.status === 200) return;
+    last =
+      response instanceof Error
+        ? `${response.message} (${(response.cause as Error | undefined)?.message ?? "no detail"})`
+        : `${response.status} ${await response.text()}`;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url}/ready did not answer 200 within ${timeoutMs} ms; last answer: ${last}`);

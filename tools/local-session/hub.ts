@@ -2,7 +2,7 @@
 // keeps while it runs, started when it is not, configured once as a real repository should be
 // (README "Set up on GitHub"), and stopped by `down`.
 import { spawn } from "node:child_process";
-import { open, readFile, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError } from "../../lib/cli/program.ts";
@@ -83,6 +83,7 @@ export async function ensureHub(
 ): Promise<{ hub: RunningHub; started: boolean }> {
   const running = await runningHub(paths);
   if (running) return { hub: running, started: false };
+  await mkdir(paths.stateDir, { recursive: true });
   const log = await open(paths.serverLog, "a");
   const args = ["--state-dir", paths.stateDir];
   if (options.port) args.push("--port", String(options.port));

@@ -260,21 +260,22 @@ export async function merge(
   io.err(`merged #${number} into main (${merged.sha.slice(0, 12)})`);
   const started = await runWhatGitHubStarts(context);
   done.push(...started);
-  assertSucceeded(paths, done);
   const deploy = started.find((item) => workflowFile(item.run) === "deploy.yml");
-  if (!deploy) {
-    io.out(`merged #${number}; nothing was deployed (deploy/production.json did not change)`);
-    return { version: null, service: await runningService(paths) };
-  }
-  const [job] = jobsOf(deploy.workflowRun, "deploy");
-  const version = job.outputs.version;
-  const image = job.outputs.image || undefined;
+  const [job] = deploy ? jobsOf(deploy.workflowRun, "deploy") : [];
+  // The image is built before the smoke test: recorded even when a later step failed.
+  const image = job?.outputs.image || undefined;
   if (image) {
     await updateSession(paths, (record) => ({
       ...record,
       images: [...new Set([...(record.images ?? []), image])],
     }));
   }
+  assertSucceeded(paths, done);
+  if (!job) {
+    io.out(`merged #${number}; nothing was deployed (deploy/production.json did not change)`);
+    return { version: null, service: await runningService(paths) };
+  }
+  const version = job.outputs.version;
   let service = await runningService(paths);
   if (!service) {
     service = await startService(paths, hub, { image, port: options.port });
@@ -451,10 +452,14 @@ export async function down(
   options: { reset?: boolean } = {},
 ): Promise<void> {
   const service = await runningService(paths);
-  if (await stopService(paths))
-    io.out(`stopped the service${service ? ` (${serviceText(service)})` : ""}`);
-  if (await stopHub(paths)) io.out("stopped the local GitHub");
-  if (!options.reset) return;
+  const stoppedService = await stopService(paths);
+  if (stoppedService) io.out(`stopped the service${service ? ` (${serviceText(service)})` : ""}`);
+  const stoppedHub = await stopHub(paths);
+  if (stoppedHub) io.out("stopped the local GitHub");
+  if (!options.reset) {
+    if (!stoppedService && !stoppedHub) io.out("Nothing was running.");
+    return;
+  }
   const engine = await resolveEngine();
   if (engine) {
     const run = $({ env: engineEnv(engine), nothrow: true });
