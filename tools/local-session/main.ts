@@ -47,7 +47,7 @@ function sessionProgram(): Command {
         "owner), dispatch pipeline.yml with the inputs given, and run with act every run that starts:",
         "the pipeline, then ci.yml on the promotion branch (promote dispatches it). Prints the version,",
         "the evaluation gate's verdict and the promotion pull request as #N with its URL.",
-      ].join("\n"),
+      ].join(" "),
     )
     .argument("[inputs...]", "pipeline.yml's inputs as NAME=VALUE: trees, depth, threshold, shards")
     .addOption(
@@ -77,7 +77,7 @@ function sessionProgram(): Command {
         "(a container of that image in registry mode, or `node deploy/server/index.ts` without a",
         "container engine) answers on a local port with the new version. A service already running",
         "follows the production stage by itself.",
-      ].join("\n"),
+      ].join(" "),
     )
     .argument("<N>", "the pull request's number", positiveInteger("pull request number"))
     .addOption(
@@ -97,7 +97,7 @@ function sessionProgram(): Command {
         "Open, as the repository's owner, the pull request that points deploy/production.json back at",
         "the previous production version (or --to VERSION), and run its ci checks. Merge it with",
         `\`${INVOCATION} merge N\`.`,
-      ].join("\n"),
+      ].join(" "),
     )
     .addOption(new Option("--to <VERSION>", "roll back to this version, e.g. v1.0.0"))
     .action(async (values: { to?: string }) => {

@@ -2,13 +2,13 @@
 // saying what to install or pass, instead of an error from deep inside a job.
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { $ } from "zx";
 import { ACT_VERSION, findGoTool } from "../../.github/act.ts";
 import { UsageError } from "../../lib/cli/program.ts";
 import { sha256File } from "../../lib/io/files.ts";
 import { progressPrinter } from "../../lib/io/progress.ts";
 import { DEFAULT_DATASET_PATH, ensureDataset, HOUSING_SHA256 } from "../../stages/0-fetch/fetch.ts";
 import { REPO } from "./paths.ts";
+import { sh } from "./shell.ts";
 
 /** The act binary; a usage error saying how to install it when it is missing. */
 export async function requireAct(warn: (line: string) => void): Promise<string> {
@@ -22,7 +22,7 @@ export async function requireAct(warn: (line: string) => void): Promise<string> 
       ].join("\n"),
     );
   }
-  const version = await $({ nothrow: true })`${act} --version`;
+  const version = await sh({ nothrow: true })`${act} --version`;
   const found = /(\d+\.\d+\.\d+)/.exec(version.stdout)?.[1];
   if (found !== ACT_VERSION) {
     warn(

@@ -1,10 +1,11 @@
 // Pushing the checkout's commit to the local GitHub as main, as its owner. After a merge the
 // local GitHub's main has commits the checkout lacks (the merged pull requests); a commit of yours
 // made since is then merged with them there, as `git pull` and `git push` would do.
-import { $ } from "zx";
+
 import { UsageError } from "../../lib/cli/program.ts";
 import type { RunningHub } from "./hub.ts";
 import { hubRequest } from "./runner.ts";
+import { sh } from "./shell.ts";
 
 /** How main on the local GitHub came to be the commit that runs. */
 export type PushOutcome =
@@ -34,8 +35,8 @@ const IDENTITY = {
 
 /** Pushes `repoDir`'s HEAD to the local GitHub's main and records the push (as the owner's). */
 export async function pushHead(hub: RunningHub, repoDir: string): Promise<Pushed> {
-  const here = $({ cwd: repoDir });
-  const there = $({ cwd: hub.gitDir });
+  const here = sh({ cwd: repoDir });
+  const there = sh({ cwd: hub.gitDir });
   const isRepo = await here({ nothrow: true })`git rev-parse --verify -q HEAD`;
   if (isRepo.exitCode !== 0) {
     throw new UsageError(
@@ -80,7 +81,7 @@ export async function pushHead(hub: RunningHub, repoDir: string): Promise<Pushed
 
 /** Merges `head` into main (at `before`) in the bare repository; refuses on conflicts. */
 async function mergeOnMain(gitDir: string, before: string, head: string): Promise<string> {
-  const there = $({ cwd: gitDir, env: { ...process.env, ...IDENTITY } });
+  const there = sh({ cwd: gitDir, env: { ...process.env, ...IDENTITY } });
   const merged = await there({
     nothrow: true,
   })`git merge-tree --write-tree --name-only ${before} ${head}`;

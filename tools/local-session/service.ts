@@ -6,7 +6,6 @@ import { chmod, mkdir, open, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { $ } from "zx";
 import { freePort } from "../../.github/act.ts";
 import { waitForVersion } from "../../.github/scripts/smoke-test.ts";
 import { UsageError } from "../../lib/cli/program.ts";
@@ -16,6 +15,7 @@ import { runServiceContainer } from "../container/service-image.ts";
 import { alive, type RunningHub, tail } from "./hub.ts";
 import { REPO, readJson, type SessionPaths, stateId } from "./paths.ts";
 import { hubRequest } from "./runner.ts";
+import { sh } from "./shell.ts";
 
 /** How often the service asks the registry for the production version. */
 const POLL_MS = 2000;
@@ -42,7 +42,7 @@ export function cacheVolume(paths: SessionPaths): string {
 }
 
 async function containerRunning(engine: Engine, name: string): Promise<boolean> {
-  const inspect = await $({
+  const inspect = await sh({
     env: engineEnv(engine),
     nothrow: true,
   })`${engine} inspect --format {{.State.Running}} ${name}`;
@@ -112,7 +112,7 @@ export async function startService(
   let record: ServiceRecord;
   if (engine && options.image) {
     const name = `house-price-local-${stateId(paths)}`;
-    await $({ env: engineEnv(engine), nothrow: true })`${engine} rm --force ${name}`;
+    await sh({ env: engineEnv(engine), nothrow: true })`${engine} rm --force ${name}`;
     const container = await runServiceContainer(engine, options.image, {
       port,
       name,
@@ -168,7 +168,7 @@ export async function startService(
 /** The service's log, last lines. */
 export async function serviceLogs(record: ServiceRecord): Promise<string> {
   if (record.kind === "process") return record.log ? tail(record.log) : "";
-  const logs = await $({
+  const logs = await sh({
     env: engineEnv(record.engine as Engine),
     nothrow: true,
   })`${record.engine as Engine} logs --tail 15 ${record.name as string}`;
@@ -207,7 +207,7 @@ export async function stopService(paths: SessionPaths): Promise<boolean> {
   const record = await readJson<ServiceRecord>(paths.serviceJson);
   if (!record) return false;
   if (record.kind === "container" && record.engine && record.name) {
-    const engine = $({ env: engineEnv(record.engine), nothrow: true });
+    const engine = sh({ env: engineEnv(record.engine), nothrow: true });
     await engine`${record.engine} stop -t 10 ${record.name}`;
     await engine`${record.engine} rm --force ${record.name}`;
   } else if (record.pid && alive(record.pid)) {

@@ -5,7 +5,6 @@
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { $ } from "zx";
 import { UsageError } from "../../lib/cli/program.ts";
 import { formatTable } from "../../lib/cli/table.ts";
 import { SAMPLE_RECORD } from "../../lib/schema/features.ts";
@@ -26,6 +25,7 @@ import {
   stopService,
   waitForService,
 } from "./service.ts";
+import { sh } from "./shell.ts";
 
 /** Where a command writes: results to `out` (stdout), progress and notes to `err` (stderr). */
 export interface Io {
@@ -316,7 +316,7 @@ function registryEnv(hub: RunningHub): NodeJS.ProcessEnv {
 
 /** Runs `npm run registry -- <args>` against the local GitHub; its error as a usage error. */
 async function registryCli(hub: RunningHub, args: string[]): Promise<string> {
-  const result = await $({
+  const result = await sh({
     cwd: REPO,
     env: registryEnv(hub),
     nothrow: true,
@@ -369,6 +369,16 @@ interface RunRecord {
   conclusion: string | null;
   head_branch: string | null;
   created_at: string;
+  payload: { number?: number; pull_request?: { head?: { ref?: string } } };
+}
+
+/** Where a run ran: its branch, or for a pull request's run the PR and its head branch. */
+function runBranch(run: RunRecord): string {
+  const pull = run.payload?.pull_request;
+  if (run.event === "pull_request" && run.payload.number) {
+    return `#${run.payload.number} ${pull?.head?.ref ?? ""}`.trimEnd();
+  }
+  return run.head_branch ?? "-";
 }
 
 /** `status`: the local GitHub, the registry, open pull requests, the last runs, the service. */
@@ -403,7 +413,7 @@ export async function status(
                 `#${run.id}`,
                 workflowFile(run),
                 run.event,
-                run.head_branch ?? "-",
+                runBranch(run),
                 run.conclusion ?? run.status,
                 existsSync(log) ? shown(log) : "-",
               ];
@@ -462,7 +472,7 @@ export async function down(
   }
   const engine = await resolveEngine();
   if (engine) {
-    const run = $({ env: engineEnv(engine), nothrow: true });
+    const run = sh({ env: engineEnv(engine), nothrow: true });
     for (const image of (await readSession(paths)).images ?? []) await run`${engine} rmi ${image}`;
     await run`${engine} volume rm --force ${cacheVolume(paths)}`;
   }
