@@ -1,6 +1,7 @@
-// `npm run act -- <workflow> [INPUT=VALUE ...]`: runs a workflow of .github/workflows on this
-// machine with act (https://github.com/nektos/act), jobs on the host (no Docker), artifacts through
-// act's own artifact server, the registry on the GitHub API that GITHUB_API_URL names.
+// Running a workflow of .github/workflows on this machine with act (https://github.com/nektos/act):
+// jobs on the host (no Docker), artifacts through act's own artifact server, the registry on the
+// GitHub API that GITHUB_API_URL names. `npm run act -- run <workflow> [INPUT=VALUE ...]` runs one
+// by hand (the local session, tools/local-session/, runs them as GitHub would start them).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -406,10 +407,10 @@ export async function runAct(
   onLine?: (line: string) => void,
   onStart?: (child: ChildProcess) => void,
 ): Promise<ActRun> {
-  await writeFile(invocation.eventFile, `${JSON.stringify(invocation.event, null, 2)}\n`);
   // act 0.2.87's ListArtifacts fails (a panic) until the run's folder exists, and the actions
   // list the run's artifacts before their first upload (to replace one of the same name).
   await mkdir(join(invocation.artifactDir, invocation.runId), { recursive: true });
+  await writeFile(invocation.eventFile, `${JSON.stringify(invocation.event, null, 2)}\n`);
   const proxy = await startArtifactProxy(
     invocation.artifactProxyPort,
     invocation.artifactPort,
@@ -438,13 +439,25 @@ export async function runAct(
   return { exitCode, runId: invocation.runId, lines };
 }
 
+/** workflow_dispatch inputs from `NAME=VALUE` arguments; a usage error names a malformed one. */
+export function parseInputs(pairs: string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const match = /^([\w-]+)=(.*)$/s.exec(pair);
+      if (!match) throw new UsageError(`input "${pair}": expected NAME=VALUE, e.g. trees=20`);
+      return [match[1], match[2]];
+    }),
+  );
+}
+
 /** Quotes an argument for a POSIX shell when it needs it. */
 function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
-function actProgram(): Command {
-  return new Command("npm run act --")
+/** The command that runs one workflow by hand, named `name` in its help. */
+export function actProgram(name = "npm run act -- run"): Command {
+  return new Command(name)
     .description(
       "Run a workflow of .github/workflows (pipeline, deploy, ci) locally with act, jobs on this machine.",
     )
@@ -489,6 +502,10 @@ function actProgram(): Command {
     .addHelpText(
       "after",
       [
+        "",
+        "This runs one workflow by hand, with the event you choose. `npm run act -- pipeline`, `merge`",
+        "and the other session commands run them as GitHub would start them, against a local GitHub.",
+        "",
         "The token comes from the environment only (GITHUB_TOKEN), never from the command line.",
         "The pipeline's jobs share the model registry through the GitHub API, so pipeline.yml and",
         "deploy.yml need GITHUB_TOKEN and GITHUB_REPOSITORY; for a local stand-in of the API run",
@@ -497,7 +514,7 @@ function actProgram(): Command {
         "without gitignored files (data/ among them), hence --data.",
         "",
         "Example: GITHUB_API_URL=http://127.0.0.1:PORT GITHUB_REPOSITORY=octo-org/house-price \\",
-        "  GITHUB_TOKEN=... npm run act -- pipeline trees=20 shards=2 --data ../shared/data/housing.csv",
+        "  GITHUB_TOKEN=... npm run act -- run pipeline trees=20 shards=2 --data ../shared/data/housing.csv",
       ].join("\n"),
     )
     .action(
@@ -510,13 +527,7 @@ function actProgram(): Command {
         const text = await readFile(workflowFile(workflow), "utf8").catch(() => {
           throw new UsageError(`${workflowFile(workflow)}: no such workflow`);
         });
-        const inputs = Object.fromEntries(
-          pairs.map((pair) => {
-            const match = /^([\w-]+)=(.*)$/s.exec(pair);
-            if (!match) throw new UsageError(`input "${pair}": expected NAME=VALUE, e.g. trees=20`);
-            return [match[1], match[2]];
-          }),
-        );
+        const inputs = parseInputs(pairs);
         const event = values.event as string;
         if (!["workflow_dispatch", "push", "pull_request"].includes(event)) {
           throw new UsageError(
@@ -570,5 +581,5 @@ function actProgram(): Command {
 }
 
 if (import.meta.main) {
-  await runProgram(actProgram(), process.argv.slice(2), "act");
+  await runProgram(actProgram("node .github/act.ts"), process.argv.slice(2), "act");
 }

@@ -2,9 +2,9 @@ import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { formatTable } from "../lib/cli/table.ts";
 import { createTempRepo, type TempRepo } from "../test/support/git-repo.ts";
 import { writeModelBundle } from "../test/support/model-bundle.ts";
-import { formatTable } from "./registry.ts";
 
 const CLI = join(import.meta.dirname, "registry.ts");
 let repo: TempRepo;

@@ -7,6 +7,7 @@ import { Command, Option } from "commander";
 import { MODEL_NAME, STAGES } from "../lib/bundle/bundle.ts";
 import { runProgram, UsageError } from "../lib/cli/program.ts";
 import { type RunContext, runContextFromEnv } from "../lib/cli/run-context.ts";
+import { formatTable } from "../lib/cli/table.ts";
 import { createPromotionTarget, type RegistryConfig } from "../lib/registry/create-registry.ts";
 import type { SiteLinks } from "../lib/registry/site/site-data.ts";
 import type { ModelVersion, Registry, RegistryEvent } from "../lib/registry/types.ts";
@@ -19,19 +20,6 @@ import {
 const INVOCATION = "npm run registry --";
 
 type Values = Record<string, string | boolean | undefined>;
-
-/** Rows as aligned columns under a header line. */
-export function formatTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column])))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join("\n");
-}
 
 function config(values: Values, context: RunContext): RegistryConfig {
   const backend = values.backend;

@@ -29,6 +29,8 @@ export interface JobLog {
   seconds: number;
   /** Duration of each finished step, in seconds, by step name (`Post <name>` for post steps). */
   steps: Record<string, number>;
+  /** The steps that failed, by name, in order. */
+  failedSteps: string[];
 }
 
 export interface WorkflowRun {
@@ -83,6 +85,7 @@ export function parseActLog(lines: string[]): Map<string, JobLog> {
         messages: [],
         seconds: 0,
         steps: {},
+        failedSteps: [],
       };
       jobs.set(key, job);
     }
@@ -97,6 +100,8 @@ export function parseActLog(lines: string[]): Map<string, JobLog> {
       const name =
         !entry.stage || entry.stage === "Main" ? entry.step : `${entry.stage} ${entry.step}`;
       job.steps[name] = entry.executionTime / 1e9;
+      if (entry.stepResult === "failure" && !job.failedSteps.includes(name))
+        job.failedSteps.push(name);
     }
     if (entry.msg) job.messages.push(entry.msg);
     if (entry.jobResult) job.result = entry.jobResult;
@@ -177,6 +182,11 @@ export interface RunnerOptions {
   onLine?: (run: PendingRun, line: string) => void;
   /** Stop after this many runs (a guard against a loop of runs starting runs). */
   maxRuns?: number;
+  /** act's action cache (the jobs' workspaces and the runner's tool cache); default
+   * `<workDir>/act-cache`, null for act's own (~/.cache/act), which every act run shares. */
+  actionCacheDir?: string | null;
+  /** Delete each run's clone when it has finished. */
+  removeClones?: boolean;
 }
 
 export interface CompletedRun {
@@ -185,7 +195,8 @@ export interface CompletedRun {
   conclusion: "success" | "failure";
 }
 
-async function hubRequest<T>(
+/** A request to the local GitHub as its owner; throws naming the request and the answer. */
+export async function hubRequest<T>(
   hub: LocalHub,
   method: string,
   path: string,
@@ -239,7 +250,10 @@ export async function runPending(run: PendingRun, options: RunnerOptions): Promi
         payload: run.payload,
         repoDir: runDir,
         artifactDir: join(options.workDir, "artifacts"),
-        actionCacheDir: join(options.workDir, "act-cache"),
+        actionCacheDir:
+          options.actionCacheDir === null
+            ? undefined
+            : (options.actionCacheDir ?? join(options.workDir, "act-cache")),
         runId: newRunId(),
         act: options.act,
         github: { apiUrl: hub.apiUrl, repository: hub.repository, token },
@@ -256,6 +270,8 @@ export async function runPending(run: PendingRun, options: RunnerOptions): Promi
       jobs: [],
     });
     throw error;
+  } finally {
+    if (options.removeClones) await rm(runDir, { recursive: true, force: true });
   }
   const jobs = [...workflowRun.jobs.values()]
     .filter((job) => job.result !== null)
