@@ -3,19 +3,21 @@
 //
 // Ours: the service image (deploy/Dockerfile, built as the deploy workflow builds it) runs in
 // registry mode against the local GitHub (tools/local-github, in this process), following
-// `production` with a short poll. Under a constant /predict load, production moves to a newly
-// registered version `--changes` times; each swap is the time from the assignment to the first
-// answer carrying the new model_version. Every request that is not answered 2xx with a
-// registered version counts as failed, across the whole run. Then cold starts: the cache volume
-// holds the production bundle, time from `run` to /ready 200, with the registry reachable (the
-// JSON's number) and unreachable.
+// `production` with a short poll. Under a constant /predict load (its own process), production
+// moves to a newly registered version `--changes` times; each swap is the time from the start of
+// the assignment to the first answer carrying the new model_version, split by the service's logs
+// into: the assignment, the follower putting the bundle in place, the model loaded. Every request
+// that is not answered 2xx with a registered version counts as failed, across the whole run.
+// Then cold starts: the cache volume holds the production bundle; the time from `run` to /ready
+// 200, with the registry reachable (the JSON's number) and unreachable, split into the engine's
+// part (until the container started) and the server's.
 //
 // The anchor, with the same engine in the same run: the seed-style FastAPI + scikit-learn image
 // (bench/deploy/anchor.Dockerfile) with its 100-tree pickle baked in, timed from `run` to the
 // first 200 of /predict. It cannot follow a registry: a new model means a new image and a restart.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs, promisify } from "node:util";
@@ -33,8 +35,17 @@ import {
 } from "../tools/container/service-image.ts";
 import { startLocalGitHub } from "../tools/local-github/server.ts";
 import { ANCHOR_TAG, buildAnchorImage } from "./deploy/anchor-image.ts";
-import { startVersionLoad, type VersionLoad } from "./deploy/load.ts";
-import { median, type ProductionChange, rounded, swapSeconds } from "./deploy/measure.ts";
+import type { VersionLoad } from "./deploy/load.ts";
+import { startLoadProcess } from "./deploy/load-process.ts";
+import {
+  epochMs,
+  logEntries,
+  median,
+  type ProductionChange,
+  parseEngineTime,
+  rounded,
+  swapSeconds,
+} from "./deploy/measure.ts";
 import { pythonBaseTag } from "./deploy/python-base.ts";
 import { benchDataset, REPO } from "./support/paths.ts";
 import { benchPython } from "./support/python.ts";
@@ -101,11 +112,11 @@ function readSettings(args: string[]): Settings {
   };
 }
 
-/** Polls `check` every 20 ms until it answers true; fails after `timeoutMs`. */
+/** Polls `check` every 20 ms until it answers true; fails after `timeoutMs` or when it throws. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    if (await check().catch(() => false)) return;
+    if (await check()) return;
     await sleep(20);
   }
   throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
@@ -114,23 +125,94 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 /** The version /ready names, or null while it is not 200. */
 async function readyVersion(url: string): Promise<string | null> {
   const response = await fetch(`${url}/ready`).catch(() => null);
-  if (response?.status !== 200) return null;
+  if (response?.status !== 200) {
+    await response?.body?.cancel();
+    return null;
+  }
   return ((await response.json()) as { model_version?: string }).model_version ?? null;
 }
 
+/** Whether /predict answers the sample record with 200 (false while nothing listens). */
 async function predictAnswers(url: string): Promise<boolean> {
   const response = await fetch(`${url}/predict`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: SAMPLE_BODY,
-  });
-  await response.arrayBuffer();
-  return response.status === 200;
+  }).catch(() => null);
+  await response?.arrayBuffer();
+  return response?.status === 200;
 }
 
 async function engineVersion(engine: Engine): Promise<string> {
   const { stdout } = await promisify(execFile)(engine, ["--version"], { env: engineEnv(engine) });
   return stdout.trim().split(/\s+/).at(-1) ?? "unknown";
+}
+
+/** One cold start: seconds from `run` to the container started, to listening, to ready. */
+interface ColdStart {
+  engine_s: number;
+  listening_s: number | null;
+  ready_s: number;
+}
+
+/** The engine's start time of `container` and the service's "listening" line, as ColdStart. */
+async function coldStartParts(
+  engine: Engine,
+  container: RunningContainer,
+  invokedAt: number,
+  readyAt: number,
+): Promise<ColdStart> {
+  const startedAt = parseEngineTime(
+    await runEngine(engine, ["inspect", "--format", "{{.State.StartedAt}}", container.name]),
+  );
+  const listening = logEntries(await container.logs()).find((entry) => entry.msg === "listening");
+  return {
+    engine_s: (startedAt - invokedAt) / 1000,
+    listening_s: listening ? (listening.at - invokedAt) / 1000 : null,
+    ready_s: (readyAt - invokedAt) / 1000,
+  };
+}
+
+/** Where one swap's time went, in seconds from the start of the assignment. */
+interface SwapParts {
+  version: string;
+  /** registry.assign returned. */
+  assigned_s: number;
+  /** The follower logged the new bundle in place (downloaded and verified). */
+  in_place_s: number | null;
+  /** The model store logged it loaded. */
+  loaded_s: number | null;
+  /** The first answer carrying it. */
+  answered_s: number;
+}
+
+function swapParts(
+  changes: ProductionChange[],
+  assignedEnd: number[],
+  firstSeen: ReadonlyMap<string, number>,
+  logs: string,
+): SwapParts[] {
+  const entries = logEntries(logs);
+  const at = (msg: string, version: string) =>
+    entries.find((entry) => entry.msg === msg && entry.fields.version === version)?.at;
+  return changes.map(({ version, assignedAt }, i) => {
+    const since = (time: number | undefined) =>
+      time === undefined ? null : (time - assignedAt) / 1000;
+    return {
+      version,
+      assigned_s: (assignedEnd[i] - assignedAt) / 1000,
+      in_place_s: since(at("registry: new version in place", version)),
+      loaded_s: since(at("model loaded", version)),
+      answered_s: since(firstSeen.get(version)) ?? Number.NaN,
+    };
+  });
+}
+
+const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+/** The median of one part over several cold starts (null when a start lacks it). */
+function medianOf(starts: ColdStart[], part: keyof ColdStart): number | null {
+  const values = starts.map((start) => start[part]);
+  return values.every((value) => value !== null) ? median(values as number[]) : null;
 }
 
 /** Runs the deploy benchmark; the last printed line is its JSON result. */
@@ -144,7 +226,9 @@ export async function main(args: string[]): Promise<void> {
   }
   const source = await benchDataset(settings.source);
   const python = settings.skipAnchor ? null : await benchPython();
-  progress(`engine ${engine}; ${settings.changes} production changes, poll ${settings.pollMs} ms`);
+  progress(
+    `engine ${engine}; ${settings.changes} production changes, poll ${settings.pollMs} ms; load average ${loadavg()[0].toFixed(1)}`,
+  );
 
   const features = await prepareFeatures(source, "deploy");
   let anchorInputs: { anchorDir: string; pickle: string } | null = null;
@@ -176,6 +260,24 @@ export async function main(args: string[]): Promise<void> {
   const stop = async (container: RunningContainer) => {
     containers.delete(container);
     await container.stop();
+  };
+  /** Starts `image` and times it until `ready` answers true (see ColdStart). */
+  const coldStart = async (
+    image: string,
+    options: Omit<Parameters<typeof runServiceContainer>[2], "port">,
+    ready: (url: string) => Promise<boolean>,
+  ): Promise<ColdStart> => {
+    const invokedAt = epochMs();
+    const container = await start(image, options);
+    await until(`${container.name} ready`, () => ready(container.url), 180_000).catch(
+      async (error: Error) => {
+        throw new Error(`${error.message}\n${await container.logs()}`);
+      },
+    );
+    const readyAt = epochMs();
+    const parts = await coldStartParts(engine, container, invokedAt, readyAt);
+    await stop(container);
+    return parts;
   };
   try {
     // --- the registry with a new version for the initial production and for every change ---
@@ -256,7 +358,7 @@ export async function main(args: string[]): Promise<void> {
     });
 
     progress(`loading /predict over ${settings.connections} connections…`);
-    const predictLoad = startVersionLoad({
+    const predictLoad = startLoadProcess({
       url: follower.url,
       body: SAMPLE_BODY,
       connections: settings.connections,
@@ -265,13 +367,13 @@ export async function main(args: string[]): Promise<void> {
     await predictLoad.waitForVersion(versions[0], 30_000);
     await sleep(3000);
     const changes: ProductionChange[] = [];
-    const assignSeconds: number[] = [];
+    const assignedEnd: number[] = [];
     for (let i = 1; i <= settings.changes; i++) {
       // A random pause, so assignments fall anywhere in the follower's poll cycle.
       await sleep(settings.pollMs * (1 + Math.random()));
-      const assignedAt = performance.now();
+      const assignedAt = epochMs();
       await registry.assign(versions[i], STAGE);
-      assignSeconds.push((performance.now() - assignedAt) / 1000);
+      assignedEnd.push(epochMs());
       changes.push({ version: versions[i], assignedAt });
       const seenAt = await predictLoad.waitForVersion(versions[i], settings.pollMs * 2 + 60_000);
       progress(
@@ -281,8 +383,10 @@ export async function main(args: string[]): Promise<void> {
     await sleep(2000);
     load = null;
     const tally = await predictLoad.stop();
+    const followerLogs = await follower.logs();
     await stop(follower);
     const swaps = swapSeconds(changes, predictLoad.firstSeen);
+    const parts = swapParts(changes, assignedEnd, predictLoad.firstSeen, followerLogs);
     const registered = new Set(versions);
     const strays = Object.entries(tally.byVersion)
       .filter(([version]) => !registered.has(version))
@@ -294,32 +398,24 @@ export async function main(args: string[]): Promise<void> {
 
     // --- cold starts from the cache volume ---
     const lastVersion = versions[settings.changes];
-    const coldStarts = async (apiUrl: string, label: string): Promise<number[]> => {
-      const seconds: number[] = [];
-      for (let i = 0; i < settings.starts; i++) {
-        const before = performance.now();
-        const container = await start(OUR_TAG, { env: followerEnv(apiUrl), volumes: mounts });
-        let version: string | null = null;
-        await until(
-          `${container.name} /ready`,
-          async () => {
-            version = await readyVersion(container.url);
-            return version !== null;
-          },
-          60_000,
-        ).catch(async (error: Error) => {
-          throw new Error(`${error.message}\n${await container.logs()}`);
-        });
-        seconds.push((performance.now() - before) / 1000);
-        await stop(container);
-        if (version !== lastVersion) {
-          throw new Error(
-            `a cold start (${label}) served ${version}; the cache holds ${lastVersion}`,
-          );
-        }
+    const servesLast = async (url: string) => {
+      const version = await readyVersion(url);
+      if (version !== null && version !== lastVersion) {
+        throw new Error(`a cold start served ${version}; the cache's production is ${lastVersion}`);
       }
-      progress(`cold start to /ready, ${label}: ${seconds.map((s) => s.toFixed(2)).join(", ")} s`);
-      return seconds;
+      return version !== null;
+    };
+    const coldStarts = async (apiUrl: string, label: string): Promise<ColdStart[]> => {
+      const starts: ColdStart[] = [];
+      for (let i = 0; i < settings.starts; i++) {
+        starts.push(
+          await coldStart(OUR_TAG, { env: followerEnv(apiUrl), volumes: mounts }, servesLast),
+        );
+      }
+      progress(
+        `cold start to /ready, ${label}: ${starts.map((start) => start.ready_s.toFixed(2)).join(", ")} s`,
+      );
+      return starts;
     };
     const coldUp = await coldStarts(github.apiUrl, "registry reachable");
     const coldDown = await coldStarts(
@@ -328,7 +424,7 @@ export async function main(args: string[]): Promise<void> {
     );
 
     // --- the anchor ---
-    let anchor: { imageMb: number; coldStarts: number[]; pickleMb: number } | null = null;
+    let anchor: AnchorResult | null = null;
     if (anchorInputs) {
       progress(`building the anchor ${ANCHOR_TAG} (pip installs scikit-learn, FastAPI, uvicorn)…`);
       await buildAnchorImage(engine, {
@@ -337,28 +433,19 @@ export async function main(args: string[]): Promise<void> {
       });
       const anchorMb = (await imageSize(engine, ANCHOR_TAG)) / 1e6;
       progress(`${ANCHOR_TAG}: ${anchorMb.toFixed(1)} MB`);
-      const seconds: number[] = [];
+      const starts: ColdStart[] = [];
       for (let i = 0; i < settings.starts; i++) {
-        const before = performance.now();
-        const container = await start(ANCHOR_TAG, {});
-        await until(
-          `the anchor ${container.name} /predict`,
-          () => predictAnswers(container.url),
-          180_000,
-        ).catch(async (error: Error) => {
-          throw new Error(`${error.message}\n${await container.logs()}`);
-        });
-        seconds.push((performance.now() - before) / 1000);
-        await stop(container);
+        starts.push(await coldStart(ANCHOR_TAG, {}, predictAnswers));
       }
       progress(
-        `anchor cold start to its first /predict 200: ${seconds.map((s) => s.toFixed(2)).join(", ")} s`,
+        `anchor cold start to its first /predict 200: ${starts.map((start) => start.ready_s.toFixed(2)).join(", ")} s`,
       );
       const pickleMb = (await stat(anchorInputs.pickle)).size / 1e6;
-      anchor = { imageMb: anchorMb, coldStarts: seconds, pickleMb };
+      anchor = { imageMb: anchorMb, starts, pickleMb };
     }
 
     // --- the result ---
+    const coldReady = medianOf(coldUp, "ready_s") as number;
     const result = {
       swap_p50_s: rounded(median(swaps)),
       swap_max_s: rounded(Math.max(...swaps)),
@@ -366,12 +453,14 @@ export async function main(args: string[]): Promise<void> {
       failed_requests: failed,
       requests: tally.sent,
       image_mb: rounded(imageMb, 1),
-      cold_start_ready_s: rounded(median(coldUp)),
+      cold_start_ready_s: rounded(coldReady),
       anchor_image_mb: rounded(anchor?.imageMb, 1),
-      anchor_cold_start_ready_s: rounded(anchor ? median(anchor.coldStarts) : null),
+      anchor_cold_start_ready_s: rounded(anchor ? medianOf(anchor.starts, "ready_s") : null),
       changes: settings.changes,
-      swaps_s: swaps.map((s) => rounded(s)),
-      cold_start_registry_down_s: rounded(median(coldDown)),
+      swaps_s: swaps.map((swap) => rounded(swap)),
+      cold_start_registry_down_s: rounded(medianOf(coldDown, "ready_s")),
+      cold_start_engine_s: rounded(medianOf(coldUp, "engine_s")),
+      load_average_end: rounded(loadavg()[0], 1),
     };
     const targets = [
       { what: "failed_requests = 0", met: result.failed_requests === 0 },
@@ -383,9 +472,9 @@ export async function main(args: string[]): Promise<void> {
         what: "image_mb <= 0.5 x anchor_image_mb",
         met: anchor ? imageMb <= 0.5 * anchor.imageMb : null,
       },
-      { what: "cold_start_ready_s <= 2 (cached bundle)", met: median(coldUp) <= 2 },
+      { what: "cold_start_ready_s <= 2 (cached bundle)", met: coldReady <= 2 },
     ];
-    printTable({ settings, engine, result, assignSeconds, anchor, targets, coldDown, coldUp });
+    printTable({ settings, engine, result, parts, anchor, targets, coldDown, coldUp });
     await writeReport({
       bench: "deploy",
       setup: `${engine}, registry mode, poll ${settings.pollMs / 1000} s ±20%, ${settings.changes} production changes under load (${settings.connections} connections)`,
@@ -400,10 +489,10 @@ export async function main(args: string[]): Promise<void> {
         {
           title: "cold start to ready, model cached, s (lower is better)",
           bars: [
-            { side: "ours (/ready, registry reachable)", value: median(coldUp) },
+            { side: "ours (/ready, registry reachable)", value: coldReady },
             {
               side: "FastAPI + scikit-learn (first /predict)",
-              value: anchor ? median(anchor.coldStarts) : null,
+              value: anchor ? medianOf(anchor.starts, "ready_s") : null,
             },
           ],
         },
@@ -421,7 +510,7 @@ export async function main(args: string[]): Promise<void> {
         ...pickVersions(python?.versions, ["fastapi", "uvicorn", "scikit-learn"]),
       },
       notes: [
-        `swaps ${swaps.map((s) => s.toFixed(2)).join(", ")} s (median ${median(swaps).toFixed(2)}); ${tally.sent} requests, ${failed} failed; cold start with the registry unreachable ${median(coldDown).toFixed(2)} s`,
+        `swaps ${swaps.map((swap) => swap.toFixed(2)).join(", ")} s (median ${median(swaps).toFixed(2)}); ${tally.sent} requests, ${failed} failed; cold start with the registry unreachable ${result.cold_start_registry_down_s} s`,
         ...(anchor
           ? [
               `anchor: ${ANCHOR_TREES}-tree pickle ${anchor.pickleMb.toFixed(1)} MB; ${engine === "podman" ? "base: Debian bookworm minbase + python3.11 made locally (python:3.11-slim stand-in)" : "base: python:3.11-slim-bookworm"}`,
@@ -451,20 +540,27 @@ export async function main(args: string[]): Promise<void> {
   }
 }
 
+interface AnchorResult {
+  imageMb: number;
+  starts: ColdStart[];
+  pickleMb: number;
+}
+
 interface TableInput {
   settings: Settings;
   engine: Engine;
   result: { [key: string]: unknown; swaps_s: (number | null)[] };
-  assignSeconds: number[];
-  coldUp: number[];
-  coldDown: number[];
-  anchor: { imageMb: number; coldStarts: number[]; pickleMb: number } | null;
+  parts: SwapParts[];
+  coldUp: ColdStart[];
+  coldDown: ColdStart[];
+  anchor: AnchorResult | null;
   targets: { what: string; met: boolean | null }[];
 }
 
+const fixed = (value: number | null) => (value === null ? "-" : value.toFixed(2));
+
 function printTable(input: TableInput): void {
   const { settings, result, anchor } = input;
-  const seconds = (values: number[]) => values.map((value) => value.toFixed(2)).join(", ");
   console.log(
     `\nDeploy benchmark (${input.engine}): registry mode, poll ${settings.pollMs / 1000} s with 20% jitter, ${settings.changes} production changes under /predict load over ${settings.connections} connections\n`,
   );
@@ -484,21 +580,56 @@ function printTable(input: TableInput): void {
     ],
     ["requests under load / failed", `${result.requests} / ${result.failed_requests}`, "-"],
   ];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c])).join("  "));
-  console.log(`\nswaps, s: ${result.swaps_s.join(", ")}`);
-  console.log(`registry.assign took, s: ${seconds(input.assignSeconds)} (inside the swap times)`);
-  console.log(`cold starts, registry reachable, s: ${seconds(input.coldUp)}`);
-  console.log(`cold starts, registry unreachable, s: ${seconds(input.coldDown)}`);
-  if (anchor) {
-    console.log(
-      `anchor cold starts, s: ${seconds(anchor.coldStarts)}; its pickle: ${anchor.pickleMb.toFixed(1)} MB`,
-    );
-  }
+  printRows(rows);
+
+  console.log("\nswaps, s from the start of the assignment:");
+  printRows([
+    ["version", "assigned", "in place", "loaded", "answered"],
+    ...input.parts.map((part) => [
+      part.version,
+      fixed(part.assigned_s),
+      fixed(part.in_place_s),
+      fixed(part.loaded_s),
+      fixed(part.answered_s),
+    ]),
+  ]);
+
+  console.log("\ncold starts, s from `run`: container started / listening / ready");
+  const startRows = (label: string, starts: ColdStart[]) =>
+    starts.map((start, i) => [
+      i === 0 ? label : "",
+      fixed(start.engine_s),
+      fixed(start.listening_s),
+      fixed(start.ready_s),
+    ]);
+  printRows([
+    ["", "started", "listening", "ready"],
+    ...startRows("ours, registry reachable", input.coldUp),
+    ...startRows("ours, registry unreachable", input.coldDown),
+    ...(anchor ? startRows("anchor (first /predict 200)", anchor.starts) : []),
+  ]);
+  if (anchor) console.log(`\nthe anchor's pickle: ${anchor.pickleMb.toFixed(1)} MB`);
+  const engineShare = mean(input.coldUp.map((start) => start.engine_s / start.ready_s));
+  console.log(
+    `the engine's part of our cold start (run until the container started): ${(engineShare * 100).toFixed(0)}% on average`,
+  );
+
   console.log("\ntargets:");
   for (const target of input.targets) {
     const verdict = target.met === null ? "not measured" : target.met ? "met" : "MISSED";
     console.log(`  ${target.what}: ${verdict}`);
   }
   console.log("");
+}
+
+function printRows(rows: string[][]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  for (const row of rows) {
+    console.log(
+      row
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+        .join("  ")
+        .trimEnd(),
+    );
+  }
 }

@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { startVersionLoad } from "./load.ts";
+import { startLoadProcess } from "./load-process.ts";
+import { epochMs } from "./measure.ts";
 
 let server: Server | undefined;
 
@@ -31,7 +33,7 @@ describe("the deploy bench's load", () => {
     const load = startVersionLoad({ url, body: "{}", connections: 2 });
     await load.waitForVersion("v1.0.0", 5_000);
     await sleep(200);
-    const switchedAt = performance.now();
+    const switchedAt = epochMs();
     version = "v1.1.0";
     const seenAt = await load.waitForVersion("v1.1.0", 5_000);
     const tally = await load.stop();
@@ -42,6 +44,24 @@ describe("the deploy bench's load", () => {
     expect(tally.byVersion["v1.0.0"]).toBeGreaterThan(0);
     expect(tally.byVersion["v1.1.0"]).toBeGreaterThan(0);
     expect(tally.sent).toBeGreaterThanOrEqual(tally.answers);
+  });
+
+  it("runs in a child process with the same answers and times on the same clock", async () => {
+    let version = "v1.0.0";
+    const url = await serve((request, response) => {
+      request.resume();
+      response.end(JSON.stringify({ model_version: version }));
+    });
+    const load = startLoadProcess({ url, body: '{"a": 1}', connections: 2 });
+    await load.waitForVersion("v1.0.0", 10_000);
+    const switchedAt = epochMs();
+    version = "v1.1.0";
+    const seenAt = await load.waitForVersion("v1.1.0", 10_000);
+    const tally = await load.stop();
+    expect(seenAt).toBeGreaterThan(switchedAt);
+    expect(seenAt - switchedAt).toBeLessThan(5_000);
+    expect(tally.failed).toBe(0);
+    expect(Object.keys(tally.byVersion).sort()).toEqual(["v1.0.0", "v1.1.0"]);
   });
 
   it("rejects a wait for a version that never answers", async () => {

@@ -2,7 +2,7 @@
 // request as soon as the last is answered) that reads every answer's model_version, so the
 // bench sees the moment a new version starts answering, and counts every failed request.
 import { createRequire } from "node:module";
-import { failedRequests } from "./measure.ts";
+import { epochMs, failedRequests } from "./measure.ts";
 
 interface AutocannonResult {
   requests: { sent: number; total: number };
@@ -35,7 +35,7 @@ export interface LoadTally {
 }
 
 export interface VersionLoad {
-  /** When each model_version first answered (performance.now() ms). */
+  /** When each model_version first answered (epochMs()). */
   readonly firstSeen: ReadonlyMap<string, number>;
   /** Resolves with the first answer's time once `version` answers; rejects after `timeoutMs`. */
   waitForVersion(version: string, timeoutMs: number): Promise<number>;
@@ -56,7 +56,7 @@ export function startVersionLoad(options: {
   let unreadable = 0;
 
   const onResponse = (status: number, body: string) => {
-    const at = performance.now();
+    const at = epochMs();
     answers++;
     if (status < 200 || status >= 300) return;
     let version: unknown;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { failedRequests, median, rounded, swapSeconds } from "./measure.ts";
+import {
+  failedRequests,
+  logEntries,
+  median,
+  parseEngineTime,
+  rounded,
+  swapSeconds,
+} from "./measure.ts";
 
 describe("swapSeconds", () => {
   it("is the time from each assignment to its version's first answer", () => {
@@ -64,5 +71,33 @@ describe("rounded", () => {
     expect(rounded(154.26, 1)).toBe(154.3);
     expect(rounded(Number.NaN)).toBeNull();
     expect(rounded(null)).toBeNull();
+  });
+});
+
+describe("parseEngineTime", () => {
+  it("reads podman's and docker's container times, to the sub-millisecond", () => {
+    const expected = Date.parse("2026-11-30T10:12:37.862Z") + 0.837439;
+    expect(parseEngineTime("2026-11-30 10:12:37.862837439 +0000 UTC\n")).toBeCloseTo(expected, 3);
+    expect(parseEngineTime("2026-11-30T10:12:37.862837439Z")).toBeCloseTo(expected, 3);
+    expect(parseEngineTime("2026-11-30T12:12:37.862837439+02:00")).toBeCloseTo(expected, 3);
+  });
+
+  it("names what it cannot read", () => {
+    expect(() => parseEngineTime("0001-01-01")).toThrow('"0001-01-01" is not a time');
+  });
+});
+
+describe("logEntries", () => {
+  it("reads the service's JSON lines and skips the engine's", () => {
+    const logs = [
+      'time="2026-11-30T10:01:46Z" level=error msg="unable to get systemd connection"',
+      '{"time":"2026-11-30T10:02:12.404Z","level":"info","msg":"model loaded","version":"v1.1.0"}',
+      "{not json",
+      '{"time":"2026-11-30T10:02:12.594Z","level":"info","msg":"listening"}',
+    ].join("\n");
+    const entries = logEntries(logs);
+    expect(entries.map((entry) => entry.msg)).toEqual(["model loaded", "listening"]);
+    expect(entries[0].at).toBe(Date.parse("2026-11-30T10:02:12.404Z"));
+    expect(entries[0].fields.version).toBe("v1.1.0");
   });
 });

@@ -1,6 +1,14 @@
 // The deploy bench's arithmetic, kept apart from the containers so it can be tested alone.
 
-/** One production change: the version assigned and when (performance.now() ms). */
+/**
+ * Milliseconds since the epoch with sub-millisecond resolution: comparable between processes
+ * (the load runs in its own), unlike performance.now() alone.
+ */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** One production change: the version assigned and when (epochMs()). */
 export interface ProductionChange {
   version: string;
   assignedAt: number;
@@ -60,4 +68,44 @@ export function rounded(value: number | null | undefined, digits = 2): number | 
   return value !== null && value !== undefined && Number.isFinite(value)
     ? Number(value.toFixed(digits))
     : null;
+}
+
+/**
+ * A time the engine prints for a container (`inspect --format {{.State.StartedAt}}`) as epoch
+ * ms: podman's `2026-11-30 10:12:37.862837439 +0000 UTC` or docker's RFC 3339
+ * `2026-11-30T10:12:37.862837439Z`.
+ */
+export function parseEngineTime(text: string): number {
+  const match = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*(Z|[+-]\d\d:?\d\d)?/.exec(
+    text.trim(),
+  );
+  if (!match) throw new Error(`"${text.trim()}" is not a time the engine prints`);
+  const [, date, clock, fraction = "0", zone = "Z"] = match;
+  const offset = zone === "Z" ? "Z" : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+  const ms = Date.parse(`${date}T${clock}${offset}`);
+  return ms + Number(`0.${fraction}`) * 1000;
+}
+
+/** A structured log line of the service (log.ts): its time as epoch ms, message and fields. */
+export interface LogEntry {
+  at: number;
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/** The service's JSON log lines in `logs`, in order; other lines (the engine's) are skipped. */
+export function logEntries(logs: string): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of logs.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const fields = JSON.parse(line) as Record<string, unknown>;
+      if (typeof fields.time === "string" && typeof fields.msg === "string") {
+        entries.push({ at: Date.parse(fields.time), msg: fields.msg, fields });
+      }
+    } catch {
+      // Not one of the service's lines.
+    }
+  }
+  return entries;
 }
