@@ -4,10 +4,11 @@
 // Ours: the service image (deploy/Dockerfile, built as the deploy workflow builds it) runs in
 // registry mode against the local GitHub (tools/local-github, in this process), following
 // `production` with a short poll. Under a constant /predict load (its own process), production
-// moves to a newly registered version `--changes` times; each swap is the time from the start of
-// the assignment to the first answer carrying the new model_version, split by the service's logs
-// into: the assignment, the follower putting the bundle in place, the model loaded. Every request
-// that is not answered 2xx with a registered version counts as failed, across the whole run.
+// moves to a newly registered version `--changes` times; each swap is the time from the moment
+// the production tag exists in the registry to the first answer carrying the new model_version,
+// split by the service's logs into: the bundle in place (downloaded, verified), the model loaded.
+// Every request that is not answered 2xx with a registered version counts as failed, across the
+// whole run.
 // Then cold starts: the cache volume holds the production bundle; the time from `run` to /ready
 // 200, with the registry reachable (the JSON's number) and unreachable, split into the engine's
 // part (until the container started) and the server's.
@@ -16,12 +17,14 @@
 // (bench/deploy/anchor.Dockerfile) with its 100-tree pickle baked in, timed from `run` to the
 // first 200 of /predict. It cannot follow a registry: a new model means a new image and a restart.
 import { execFile } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs, promisify } from "node:util";
 import { freePort } from "../.github/act.ts";
+import { MODEL_NAME } from "../lib/bundle/bundle.ts";
 import { DEFAULT_FOREST_PARAMS } from "../lib/forest/params.ts";
 import { createRegistry } from "../lib/registry/create-registry.ts";
 import { SAMPLE_RECORD } from "../lib/schema/features.ts";
@@ -148,6 +151,33 @@ async function engineVersion(engine: Engine): Promise<string> {
   return stdout.trim().split(/\s+/).at(-1) ?? "unknown";
 }
 
+/**
+ * Watches the local GitHub's bare repository for the first new tag named `prefix`N: the moment a
+ * stage assignment exists in the registry. registry.assign takes longer than that (it reads the
+ * registry's state before and after, and unassigns the previous holder with another tag), and
+ * the follower may see the new tag before assign returns. git writes each new tag as a loose
+ * ref file, so a directory listing every few milliseconds sees it.
+ */
+function watchNewTag(gitDir: string, prefix: string): { stop(): number | null } {
+  const dir = join(gitDir, "refs", "tags");
+  const list = () =>
+    readdirSync(dir).filter(
+      (name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)),
+    );
+  const before = new Set(list());
+  let seenAt: number | null = null;
+  const timer = setInterval(() => {
+    if (seenAt === null && list().some((name) => !before.has(name))) seenAt = epochMs();
+  }, 5);
+  return {
+    stop() {
+      clearInterval(timer);
+      if (seenAt === null && list().some((name) => !before.has(name))) seenAt = epochMs();
+      return seenAt;
+    },
+  };
+}
+
 /** One cold start: seconds from `run` to the container started, to listening, to ready. */
 interface ColdStart {
   engine_s: number;
@@ -173,11 +203,12 @@ async function coldStartParts(
   };
 }
 
-/** Where one swap's time went, in seconds from the start of the assignment. */
+/** Where one swap's time went, in seconds from the assignment tag's creation. */
 interface SwapParts {
   version: string;
-  /** registry.assign returned. */
-  assigned_s: number;
+  /** registry.assign returned (it began before the tag: a negative number). */
+  assign_began_s: number;
+  assign_returned_s: number;
   /** The follower logged the new bundle in place (downloaded and verified). */
   in_place_s: number | null;
   /** The model store logged it loaded. */
@@ -188,7 +219,7 @@ interface SwapParts {
 
 function swapParts(
   changes: ProductionChange[],
-  assignedEnd: number[],
+  assignCalls: { began: number; returned: number }[],
   firstSeen: ReadonlyMap<string, number>,
   logs: string,
 ): SwapParts[] {
@@ -200,7 +231,8 @@ function swapParts(
       time === undefined ? null : (time - assignedAt) / 1000;
     return {
       version,
-      assigned_s: (assignedEnd[i] - assignedAt) / 1000,
+      assign_began_s: (assignCalls[i].began - assignedAt) / 1000,
+      assign_returned_s: (assignCalls[i].returned - assignedAt) / 1000,
       in_place_s: since(at("registry: new version in place", version)),
       loaded_s: since(at("model loaded", version)),
       answered_s: since(firstSeen.get(version)) ?? Number.NaN,
@@ -367,17 +399,25 @@ export async function main(args: string[]): Promise<void> {
     await predictLoad.waitForVersion(versions[0], 30_000);
     await sleep(3000);
     const changes: ProductionChange[] = [];
-    const assignedEnd: number[] = [];
+    const assignCalls: { began: number; returned: number }[] = [];
     for (let i = 1; i <= settings.changes; i++) {
       // A random pause, so assignments fall anywhere in the follower's poll cycle.
       await sleep(settings.pollMs * (1 + Math.random()));
-      const assignedAt = epochMs();
-      await registry.assign(versions[i], STAGE);
-      assignedEnd.push(epochMs());
+      const tag = watchNewTag(github.gitDir, `${MODEL_NAME}#${STAGE}#`);
+      const began = epochMs();
+      await registry.assign(versions[i], STAGE).finally(() => tag.stop());
+      const returned = epochMs();
+      const assignedAt = tag.stop();
+      if (assignedAt === null) {
+        throw new Error(
+          `registry.assign(${versions[i]}) returned, but no new ${MODEL_NAME}#${STAGE}#N tag appeared in ${github.gitDir}/refs/tags`,
+        );
+      }
+      assignCalls.push({ began, returned });
       changes.push({ version: versions[i], assignedAt });
       const seenAt = await predictLoad.waitForVersion(versions[i], settings.pollMs * 2 + 60_000);
       progress(
-        `change ${i}/${settings.changes}: ${versions[i]} answered ${((seenAt - assignedAt) / 1000).toFixed(2)} s after its assignment began`,
+        `change ${i}/${settings.changes}: ${versions[i]} answered ${((seenAt - assignedAt) / 1000).toFixed(2)} s after its production tag appeared (registry.assign took ${((returned - began) / 1000).toFixed(2)} s)`,
       );
     }
     await sleep(2000);
@@ -386,7 +426,7 @@ export async function main(args: string[]): Promise<void> {
     const followerLogs = await follower.logs();
     await stop(follower);
     const swaps = swapSeconds(changes, predictLoad.firstSeen);
-    const parts = swapParts(changes, assignedEnd, predictLoad.firstSeen, followerLogs);
+    const parts = swapParts(changes, assignCalls, predictLoad.firstSeen, followerLogs);
     const registered = new Set(versions);
     const strays = Object.entries(tally.byVersion)
       .filter(([version]) => !registered.has(version))
@@ -582,12 +622,15 @@ function printTable(input: TableInput): void {
   ];
   printRows(rows);
 
-  console.log("\nswaps, s from the start of the assignment:");
+  console.log(
+    "\nswaps, s from the production tag's creation (registry.assign's call around it; the service's logs: bundle in place, model loaded; the first answer):",
+  );
   printRows([
-    ["version", "assigned", "in place", "loaded", "answered"],
+    ["version", "assign began", "assign returned", "in place", "loaded", "answered"],
     ...input.parts.map((part) => [
       part.version,
-      fixed(part.assigned_s),
+      fixed(part.assign_began_s),
+      fixed(part.assign_returned_s),
       fixed(part.in_place_s),
       fixed(part.loaded_s),
       fixed(part.answered_s),
