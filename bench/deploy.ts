@@ -1,9 +1,12 @@
-// `npm run bench -- deploy [--changes 5] [--poll-ms 2000] [--connections 4] [--starts 5]
-// [--trees 100] [--skip-anchor] [--clean]`: the serving image as it is deployed (issue 11).
+// `npm run bench -- deploy [--changes 5] [--poll-ms 2000] [--connections 4] [--rate 0]
+// [--starts 5] [--trees 100] [--skip-anchor] [--clean]`: the serving image as it is deployed
+// (issue 11).
 //
 // Ours: the service image (deploy/Dockerfile, built as the deploy workflow builds it) runs in
 // registry mode against the local GitHub (tools/local-github, in this process), following
-// `production` with a short poll. Under a constant /predict load (its own process), production
+// `production` with a short poll. Under a constant /predict load (its own process: by default
+// each connection sends its next request when the last is answered, which saturates the
+// service; --rate N sends N requests per second over all connections instead), production
 // moves to a newly registered version `--changes` times; each swap is the time from the moment
 // the production tag exists in the registry to the first answer carrying the new model_version,
 // split by the service's logs into: the bundle in place (downloaded, verified), the model loaded.
@@ -24,9 +27,11 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs, promisify } from "node:util";
 import { freePort } from "../.github/act.ts";
+import { verifyServable } from "../deploy/server/model-store.ts";
 import { MODEL_NAME } from "../lib/bundle/bundle.ts";
 import { DEFAULT_FOREST_PARAMS } from "../lib/forest/params.ts";
 import { createRegistry } from "../lib/registry/create-registry.ts";
+import { fetchBundle } from "../lib/registry/fetch-bundle.ts";
 import { SAMPLE_RECORD } from "../lib/schema/features.ts";
 import { currentCommit, runTrain } from "../stages/3-train/train.ts";
 import { type Engine, engineEnv, resolveEngine, runEngine } from "../tools/container/engine.ts";
@@ -36,7 +41,7 @@ import {
   type RunningContainer,
   runServiceContainer,
 } from "../tools/container/service-image.ts";
-import { startLocalGitHub } from "../tools/local-github/server.ts";
+import { type LocalGitHub, startLocalGitHub } from "../tools/local-github/server.ts";
 import { ANCHOR_TAG, buildAnchorImage } from "./deploy/anchor-image.ts";
 import type { VersionLoad } from "./deploy/load.ts";
 import { startLoadProcess } from "./deploy/load-process.ts";
@@ -81,6 +86,7 @@ interface Settings {
   changes: number;
   pollMs: number;
   connections: number;
+  rate: number;
   starts: number;
   trees: number;
   source: string | undefined;
@@ -95,6 +101,7 @@ function readSettings(args: string[]): Settings {
       changes: { type: "string", default: "5" },
       "poll-ms": { type: "string", default: "2000" },
       connections: { type: "string", default: "4" },
+      rate: { type: "string", default: "0" },
       starts: { type: "string", default: "5" },
       trees: { type: "string", default: String(DEFAULT_FOREST_PARAMS.nEstimators) },
       source: { type: "string" },
@@ -107,12 +114,19 @@ function readSettings(args: string[]): Settings {
     // The server's REGISTRY_POLL_MS accepts 1000 ms and more.
     pollMs: wholeNumber("--poll-ms", values["poll-ms"], 1000),
     connections: wholeNumber("--connections", values.connections, 1),
+    rate: wholeNumber("--rate", values.rate, 0),
     starts: wholeNumber("--starts", values.starts, 1),
     trees: wholeNumber("--trees", values.trees, 1),
     source: values.source,
     skipAnchor: values["skip-anchor"],
     clean: values.clean,
   };
+}
+
+/** The load in words, e.g. "4 connections, as fast as answered". */
+function describeLoad(settings: Settings): string {
+  const pace = settings.rate > 0 ? `${settings.rate} requests/s` : "as fast as answered";
+  return `${settings.connections} connections, ${pace}`;
 }
 
 /** Polls `check` every 20 ms until it answers true; fails after `timeoutMs` or when it throws. */
@@ -175,6 +189,51 @@ function watchNewTag(gitDir: string, prefix: string): { stop(): number | null } 
       if (seenAt === null && list().some((name) => !before.has(name))) seenAt = epochMs();
       return seenAt;
     },
+  };
+}
+
+/** The follower's steps for one new version, timed from the host (seconds), and its API requests. */
+interface FollowerSteps {
+  fingerprint_s: number;
+  holder_s: number;
+  download_s: number;
+  verify_s: number;
+  api_requests: number;
+}
+
+/**
+ * What the container's follower does when production moved, done from the bench's process with
+ * the service's read-only token: the stage's fingerprint, its holder, the bundle's download, the
+ * servability check. It tells where a swap's time goes besides the poll's wait.
+ */
+async function timeFollowerSteps(
+  github: LocalGitHub,
+  token: string,
+  version: string,
+  dir: string,
+): Promise<FollowerSteps> {
+  const registry = await createRegistry({
+    backend: "github",
+    github: { token, repository: github.repository, apiUrl: github.apiUrl },
+  });
+  const requestsBefore = github.requests.length;
+  const times = [epochMs()];
+  await registry.stageFingerprint(STAGE);
+  times.push(epochMs());
+  await registry.stageVersion(STAGE);
+  times.push(epochMs());
+  await fetchBundle(registry, version, dir);
+  times.push(epochMs());
+  await verifyServable(dir);
+  times.push(epochMs());
+  const step = (i: number) => (times[i + 1] - times[i]) / 1000;
+  await rm(dir, { recursive: true, force: true });
+  return {
+    fingerprint_s: step(0),
+    holder_s: step(1),
+    download_s: step(2),
+    verify_s: step(3),
+    api_requests: github.requests.length - requestsBefore,
   };
 }
 
@@ -389,11 +448,12 @@ export async function main(args: string[]): Promise<void> {
       throw new Error(`${error.message}\n${await follower.logs()}`);
     });
 
-    progress(`loading /predict over ${settings.connections} connections…`);
+    progress(`loading /predict: ${describeLoad(settings)}…`);
     const predictLoad = startLoadProcess({
       url: follower.url,
       body: SAMPLE_BODY,
       connections: settings.connections,
+      rate: settings.rate,
     });
     load = predictLoad;
     await predictLoad.waitForVersion(versions[0], 30_000);
@@ -435,6 +495,11 @@ export async function main(args: string[]): Promise<void> {
     progress(
       `load: ${tally.sent} requests, ${failed} failed (${tally.failed} not 2xx or unanswered, ${tally.unreadable} without a version, ${strays} with an unregistered one)`,
     );
+
+    const steps: FollowerSteps[] = [];
+    for (const version of versions.slice(1)) {
+      steps.push(await timeFollowerSteps(github, readToken, version, join(work, "steps")));
+    }
 
     // --- cold starts from the cache volume ---
     const lastVersion = versions[settings.changes];
@@ -497,6 +562,7 @@ export async function main(args: string[]): Promise<void> {
       anchor_image_mb: rounded(anchor?.imageMb, 1),
       anchor_cold_start_ready_s: rounded(anchor ? medianOf(anchor.starts, "ready_s") : null),
       changes: settings.changes,
+      load_rate: settings.rate,
       swaps_s: swaps.map((swap) => rounded(swap)),
       cold_start_registry_down_s: rounded(medianOf(coldDown, "ready_s")),
       cold_start_engine_s: rounded(medianOf(coldUp, "engine_s")),
@@ -514,10 +580,10 @@ export async function main(args: string[]): Promise<void> {
       },
       { what: "cold_start_ready_s <= 2 (cached bundle)", met: coldReady <= 2 },
     ];
-    printTable({ settings, engine, result, parts, anchor, targets, coldDown, coldUp });
+    printTable({ settings, engine, result, parts, steps, anchor, targets, coldDown, coldUp });
     await writeReport({
       bench: "deploy",
-      setup: `${engine}, registry mode, poll ${settings.pollMs / 1000} s ±20%, ${settings.changes} production changes under load (${settings.connections} connections)`,
+      setup: `${engine}, registry mode, poll ${settings.pollMs / 1000} s ±20%, ${settings.changes} production changes under /predict load (${describeLoad(settings)})`,
       panels: [
         {
           title: "image size, MB (lower is better)",
@@ -591,6 +657,7 @@ interface TableInput {
   engine: Engine;
   result: { [key: string]: unknown; swaps_s: (number | null)[] };
   parts: SwapParts[];
+  steps: FollowerSteps[];
   coldUp: ColdStart[];
   coldDown: ColdStart[];
   anchor: AnchorResult | null;
@@ -602,7 +669,7 @@ const fixed = (value: number | null) => (value === null ? "-" : value.toFixed(2)
 function printTable(input: TableInput): void {
   const { settings, result, anchor } = input;
   console.log(
-    `\nDeploy benchmark (${input.engine}): registry mode, poll ${settings.pollMs / 1000} s with 20% jitter, ${settings.changes} production changes under /predict load over ${settings.connections} connections\n`,
+    `\nDeploy benchmark (${input.engine}): registry mode, poll ${settings.pollMs / 1000} s with 20% jitter, ${settings.changes} production changes under /predict load (${describeLoad(settings)})\n`,
   );
   const rows = [
     ["", "ours (Express, registry mode)", "anchor (FastAPI + scikit-learn)"],
@@ -636,6 +703,12 @@ function printTable(input: TableInput): void {
       fixed(part.answered_s),
     ]),
   ]);
+
+  const stepMedian = (part: keyof FollowerSteps) =>
+    median(input.steps.map((step) => step[part])).toFixed(2);
+  console.log(
+    `the follower's steps done from the host for each new version, without load (median s): stage fingerprint ${stepMedian("fingerprint_s")}, stage holder ${stepMedian("holder_s")}, bundle download ${stepMedian("download_s")}, servable check ${stepMedian("verify_s")}; ${stepMedian("api_requests").replace(/\.00$/, "")} API requests`,
+  );
 
   console.log("\ncold starts, s from `run`: container started / listening / ready");
   const startRows = (label: string, starts: ColdStart[]) =>

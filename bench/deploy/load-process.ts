@@ -3,25 +3,26 @@
 // the stand-in's answers to the container's polls and the assignment itself, which is the
 // bench's doing, not the service's.
 //
-// The child (`node bench/deploy/load-process.ts URL CONNECTIONS`, the body on stdin's first line)
+// The child (`node bench/deploy/load-process.ts URL CONNECTIONS RATE`, the body on stdin's first line)
 // prints one JSON line per model_version when it first answers ({"version","at"}, at in epochMs),
 // stops when stdin says "stop", then prints {"tally": …} and exits.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { type LoadTally, startVersionLoad, type VersionLoad } from "./load.ts";
+import { type LoadOptions, type LoadTally, startVersionLoad, type VersionLoad } from "./load.ts";
 
 type ChildLine = { version: string; at: number } | { tally: LoadTally } | { error: string };
 
 /** Starts the load in a child process; the same interface as startVersionLoad. */
-export function startLoadProcess(options: {
-  url: string;
-  body: string;
-  connections: number;
-}): VersionLoad {
+export function startLoadProcess(options: LoadOptions): VersionLoad {
   const child = spawn(
     process.execPath,
-    [fileURLToPath(import.meta.url), options.url, String(options.connections)],
+    [
+      fileURLToPath(import.meta.url),
+      options.url,
+      String(options.connections),
+      String(options.rate ?? 0),
+    ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   child.stdin.write(`${options.body.replace(/\n/g, " ")}\n`);
@@ -85,11 +86,16 @@ export function startLoadProcess(options: {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [url, connections] = process.argv.slice(2);
+  const [url, connections, rate] = process.argv.slice(2);
   const print = (line: ChildLine) => process.stdout.write(`${JSON.stringify(line)}\n`);
   const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
   const body = (await lines.next()).value as string;
-  const load = startVersionLoad({ url, body, connections: Number(connections) });
+  const load = startVersionLoad({
+    url,
+    body,
+    connections: Number(connections),
+    rate: Number(rate),
+  });
   const reported = new Set<string>();
   // The parent learns of each new version within 20 ms; the time it carries is the answer's own.
   const reportNew = () => {

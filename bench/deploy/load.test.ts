@@ -64,6 +64,20 @@ describe("the deploy bench's load", () => {
     expect(Object.keys(tally.byVersion).sort()).toEqual(["v1.0.0", "v1.1.0"]);
   });
 
+  it("keeps to a fixed overall rate when given one", async () => {
+    const url = await serve((request, response) => {
+      request.resume();
+      response.end(JSON.stringify({ model_version: "v1.0.0" }));
+    });
+    const load = startVersionLoad({ url, body: "{}", connections: 2, rate: 20 });
+    await sleep(1_000);
+    const tally = await load.stop();
+    // Unpaced, loopback answers thousands a second; at 20/s the run (with the second stop()
+    // may take) stays far below that, however slow the machine.
+    expect(tally.answers).toBeGreaterThan(0);
+    expect(tally.answers).toBeLessThanOrEqual(60);
+  });
+
   it("rejects a wait for a version that never answers", async () => {
     const url = await serve((request, response) => {
       request.resume();

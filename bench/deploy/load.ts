@@ -1,6 +1,7 @@
-// A constant /predict load (autocannon, a fixed number of connections, each sending its next
-// request as soon as the last is answered) that reads every answer's model_version, so the
-// bench sees the moment a new version starts answering, and counts every failed request.
+// A constant /predict load (autocannon over a fixed number of connections, each sending its next
+// request as soon as the last is answered, or at a fixed overall rate) that reads every answer's
+// model_version, so the bench sees the moment a new version starts answering, and counts every
+// failed request.
 import { createRequire } from "node:module";
 import { epochMs, failedRequests } from "./measure.ts";
 
@@ -43,12 +44,16 @@ export interface VersionLoad {
   stop(): Promise<LoadTally>;
 }
 
-/** Starts loading `url`/predict with `body` over `connections` connections until stopped. */
-export function startVersionLoad(options: {
+export interface LoadOptions {
   url: string;
   body: string;
   connections: number;
-}): VersionLoad {
+  /** Requests per second over all connections; 0: as fast as the answers come. */
+  rate?: number;
+}
+
+/** Starts loading `url`/predict with `body` over `connections` connections until stopped. */
+export function startVersionLoad(options: LoadOptions): VersionLoad {
   const firstSeen = new Map<string, number>();
   const byVersion: Record<string, number> = {};
   const waiters = new Map<string, Array<(at: number) => void>>();
@@ -87,6 +92,7 @@ export function startVersionLoad(options: {
     {
       url: options.url,
       connections: options.connections,
+      ...(options.rate ? { overallRate: options.rate } : {}),
       // Runs until stop(); the limit only bounds a run whose caller never stops it.
       duration: 3600,
       requests: [
