@@ -492,9 +492,9 @@ export async function main(args: string[]): Promise<void> {
       .filter(([version]) => !registered.has(version))
       .reduce((sum, [, count]) => sum + count, 0);
     const failed = tally.failed + tally.unreadable + strays;
-    progress(
-      `load: ${tally.sent} requests, ${failed} failed (${tally.failed} not 2xx or unanswered, ${tally.unreadable} without a version, ${strays} with an unregistered one)`,
-    );
+    const unanswered = tally.failed - tally.non2xx - tally.errors;
+    const failures = `${tally.non2xx} not 2xx, ${tally.errors} socket errors or timeouts (${tally.timeouts} timeouts), ${unanswered} unanswered, ${tally.unreadable} without a version, ${strays} with an unregistered one`;
+    progress(`load: ${tally.sent} requests, ${failed} failed: ${failures}`);
 
     const steps: FollowerSteps[] = [];
     for (const version of versions.slice(1)) {
@@ -580,7 +580,18 @@ export async function main(args: string[]): Promise<void> {
       },
       { what: "cold_start_ready_s <= 2 (cached bundle)", met: coldReady <= 2 },
     ];
-    printTable({ settings, engine, result, parts, steps, anchor, targets, coldDown, coldUp });
+    printTable({
+      settings,
+      engine,
+      result,
+      failures,
+      parts,
+      steps,
+      anchor,
+      targets,
+      coldDown,
+      coldUp,
+    });
     await writeReport({
       bench: "deploy",
       setup: `${engine}, registry mode, poll ${settings.pollMs / 1000} s ±20%, ${settings.changes} production changes under /predict load (${describeLoad(settings)})`,
@@ -656,6 +667,8 @@ interface TableInput {
   settings: Settings;
   engine: Engine;
   result: { [key: string]: unknown; swaps_s: (number | null)[] };
+  /** The failed requests by kind, in words. */
+  failures: string;
   parts: SwapParts[];
   steps: FollowerSteps[];
   coldUp: ColdStart[];
@@ -688,6 +701,7 @@ function printTable(input: TableInput): void {
     ["requests under load / failed", `${result.requests} / ${result.failed_requests}`, "-"],
   ];
   printRows(rows);
+  console.log(`\nfailed requests: ${input.failures}`);
 
   console.log(
     "\nswaps, s from the production tag's creation (registry.assign's call around it; the service's logs: bundle in place, model loaded; the first answer):",

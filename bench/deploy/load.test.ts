@@ -107,5 +107,7 @@ describe("the deploy bench's load", () => {
     expect(tally.unreadable).toBeGreaterThan(0);
     // The 503s alone are a fifth of the answers; dropped requests come on top.
     expect(tally.failed).toBeGreaterThan(tally.answers / 5);
+    expect(tally.non2xx).toBeGreaterThan(0);
+    expect(tally.errors).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,9 @@ import { epochMs, failedRequests } from "./measure.ts";
 interface AutocannonResult {
   requests: { sent: number; total: number };
   non2xx: number;
+  /** Socket errors and timeouts. */
   errors: number;
+  timeouts: number;
 }
 
 interface AutocannonInstance {
@@ -27,8 +29,14 @@ export interface LoadTally {
   sent: number;
   /** Answers received (any status). */
   answers: number;
-  /** Answers outside 2xx, socket errors, timeouts and unanswered requests. */
+  /** Answers outside 2xx, socket errors, timeouts and unanswered requests (failedRequests). */
   failed: number;
+  /** Of `failed`: answers outside 2xx. */
+  non2xx: number;
+  /** Of `failed`: socket errors and timeouts (autocannon waits 10 s for an answer). */
+  errors: number;
+  /** Of `errors`: the timeouts. */
+  timeouts: number;
   /** 2xx answers without a readable model_version. */
   unreadable: number;
   /** 2xx answers per model_version. */
@@ -133,6 +141,9 @@ export function startVersionLoad(options: LoadOptions): VersionLoad {
         sent: result.requests.sent,
         answers,
         failed: failedRequests(result, options.connections),
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
         unreadable,
         byVersion,
       };
