@@ -108,6 +108,7 @@ describe("the deploy bench's load", () => {
     // The 503s alone are a fifth of the answers; dropped requests come on top.
     expect(tally.failed).toBeGreaterThan(tally.answers / 5);
     expect(tally.non2xx).toBeGreaterThan(0);
-    expect(tally.errors).toBeGreaterThan(0);
+    // A dropped connection is no autocannon error: it shows as a request sent and never answered.
+    expect(tally.failed - tally.non2xx - tally.errors).toBeGreaterThan(0);
   });
 });
