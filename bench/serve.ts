@@ -6,26 +6,20 @@
 // Any answer that is not 2xx, and any socket error or timeout, fails the benchmark: requests per
 // second count only when every request was answered.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { BUNDLE_FILES, type ModelManifest, readBundle } from "../lib/bundle/bundle.ts";
-import { loadSplit } from "../lib/bundle/dataset.ts";
 import { DEFAULT_FOREST_PARAMS } from "../lib/forest/params.ts";
-import { sha256File } from "../lib/io/files.ts";
-import { FEATURES_FILES } from "../lib/schema/features.ts";
-import { runIngest } from "../stages/1-ingest/ingest.ts";
-import { runFeatures } from "../stages/2-features/features.ts";
 import { runTrain } from "../stages/3-train/train.ts";
-import { BENCH_DIR as BENCH_ROOT, benchDataset, REPO } from "./support/paths.ts";
+import { benchDataset, REPO } from "./support/paths.ts";
 import { benchPython } from "./support/python.ts";
 import { pickVersions, writeReport } from "./support/report.ts";
+import { anchorData, FASTAPI_SERVE, prepareFeatures, SERVE_DIR } from "./support/serve-data.ts";
 
-const BENCH_DIR = join(BENCH_ROOT, "serve");
 const BATCH = 1000;
 const BATCH_RUNS = 15;
 
@@ -93,14 +87,7 @@ export async function main(args: string[]): Promise<void> {
       const port = await freePort();
       const child = spawn(
         python.python,
-        [
-          join(REPO, "bench", "serve", "fastapi_serve.py"),
-          anchorDir,
-          "--port",
-          String(port),
-          "--trees",
-          String(trees),
-        ],
+        [FASTAPI_SERVE, anchorDir, "--port", String(port), "--trees", String(trees)],
         {
           stdio: ["ignore", "inherit", "inherit"],
         },
@@ -183,21 +170,16 @@ function positive(name: string, value: string): number {
 }
 
 /**
- * Ingest + features of the real data, our bundle (train stage) and the anchor's training data,
- * cached under .bench/serve by the features' sha256 so later runs skip the training.
+ * Our bundle (train stage) and the anchor's training data from the real data's features, cached
+ * under .bench/serve by the features' sha256 so later runs skip the training.
  */
 async function prepareModels(
   source: string,
   trees: number,
 ): Promise<{ bundleDir: string; anchorDir: string }> {
-  const pipeline = join(BENCH_DIR, "pipeline");
-  console.error("bench serve: ingest + features of the real data…");
-  await runIngest({ input: source, outDir: join(pipeline, "ingest") });
-  const featuresDir = join(pipeline, "features");
-  await runFeatures({ ingestDir: join(pipeline, "ingest"), outDir: featuresDir });
-  const key = (await sha256File(join(featuresDir, FEATURES_FILES.features))).slice(0, 12);
-
-  const bundleDir = join(BENCH_DIR, `bundle-${key}-${trees}`);
+  const features = await prepareFeatures(source, "serve");
+  const { featuresDir, key } = features;
+  const bundleDir = join(SERVE_DIR, `bundle-${key}-${trees}`);
   // A cached bundle is reused only while this checkout can still load it (the model file format may change).
   const cached = await readBundle(bundleDir).then(
     () => true,
@@ -218,26 +200,7 @@ async function prepareModels(
     await readFile(join(bundleDir, BUNDLE_FILES.manifest), "utf8"),
   ) as ModelManifest;
   console.error(`bench serve: our validation RMSE ${manifest.metrics.validation.rmse.toFixed(0)}`);
-
-  const anchorDir = join(BENCH_DIR, `anchor-${key}`);
-  if (!existsSync(join(anchorDir, "shape.json"))) {
-    const { train, schema } = await loadSplit(featuresDir);
-    await mkdir(anchorDir, { recursive: true });
-    await writeFile(
-      join(anchorDir, "train_x.bin"),
-      new Uint8Array(train.x.buffer, train.x.byteOffset, train.x.byteLength),
-    );
-    await writeFile(
-      join(anchorDir, "train_y.bin"),
-      new Uint8Array(train.y.buffer, train.y.byteOffset, train.y.byteLength),
-    );
-    await writeFile(join(anchorDir, FEATURES_FILES.schema), JSON.stringify(schema));
-    await writeFile(
-      join(anchorDir, "shape.json"),
-      JSON.stringify({ train_rows: train.nRows, features: train.nFeatures }),
-    );
-  }
-  return { bundleDir, anchorDir };
+  return { bundleDir, anchorDir: await anchorData(features) };
 }
 
 /** The first `count` rows of the raw CSV as /predict payloads (an empty total_bedrooms becomes null). */

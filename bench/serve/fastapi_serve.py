@@ -1,12 +1,15 @@
 """Seed-style FastAPI anchor for `npm run bench -- serve`.
 
-Usage: fastapi_serve.py DATA_DIR --port PORT [--trees N] [--seed S]
+Usage: fastapi_serve.py DATA_DIR --port PORT [--trees N] [--seed S] [--host HOST]
+       fastapi_serve.py DATA_DIR --train-only [--trees N] [--seed S]
 
 DATA_DIR holds train_x.bin, train_y.bin (little-endian float64, x row-major), shape.json
 ({"train_rows", "features"}) and feature_schema.json (the features stage's schema). Trains a
 RandomForestRegressor on that split unless DATA_DIR/anchor.pkl exists, pickles it, loads the
 pickle as the seed's app did, and serves POST /predict with one uvicorn worker. Features are
 computed from the raw payload with the schema's rules in plain Python (no pandas).
+--train-only writes the pickle and exits (`npm run bench -- deploy` bakes it into the anchor's
+image, which runs this file).
 """
 
 import argparse
@@ -84,10 +87,14 @@ def create_app(model, schema):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("data_dir")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--train-only", action="store_true")
     parser.add_argument("--trees", type=int, default=100)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    if args.port is None and not args.train_only:
+        parser.error("--port is required unless --train-only is given")
     with open(os.path.join(args.data_dir, "feature_schema.json")) as handle:
         schema = json.load(handle)
     pickle_path = os.path.join(args.data_dir, f"anchor-{args.trees}-{args.seed}.pkl")
@@ -96,9 +103,12 @@ def main():
         with open(f"{pickle_path}.tmp", "wb") as handle:
             pickle.dump(model, handle)
         os.replace(f"{pickle_path}.tmp", pickle_path)
+    if args.train_only:
+        print(pickle_path)
+        return
     with open(pickle_path, "rb") as handle:
         model = pickle.load(handle)
-    uvicorn.run(create_app(model, schema), host="127.0.0.1", port=args.port, workers=1,
+    uvicorn.run(create_app(model, schema), host=args.host, port=args.port, workers=1,
                 log_level="warning", access_log=False)
 
 
