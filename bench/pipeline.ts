@@ -1,19 +1,26 @@
-// `npm run bench -- pipeline [--trees N] [--data PATH] [--skip-act]`: times the whole pipeline on
-// the real data twice: `npm run pipeline` (every stage in one process) and pipeline.yml run with
-// act (one job per stage, each setting up Node and the dependencies first: act_setup_s_per_job).
-// Both run in throwaway clones of the working tree, since the local registry writes git tags and
-// branches; act's jobs use the GitHub REST stand-in as the registry. The last printed line is one
-// JSON object.
+// `npm run bench -- pipeline [--trees N] [--data PATH] [--skip-act] [--skip-session]`: times the
+// whole pipeline on the real data: `npm run pipeline` (every stage in one process), pipeline.yml
+// run with act (one job per stage, each setting up Node and the dependencies first:
+// act_setup_s_per_job), and a local session as the README runs it (local_act_session_s: from
+// `npm run act -- pipeline` to the deployed service answering the new version, `merge 1` in
+// between). All run in throwaway clones of the working tree, since the local registry writes git
+// tags and branches; act's jobs use the local GitHub as the registry. pipeline.yml runs twice with
+// act, on a registry of 10 tags and on one of 2,000: the GitHub API requests each run makes
+// (requests_per_run, requests_per_run_2000_tags) show what the registry's size costs. The last
+// printed line is one JSON object.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { $ } from "zx";
 import { findGoTool } from "../.github/act.ts";
 import { runGit } from "../lib/registry/git.ts";
 import { cloneWorkingTree } from "../test/e2e/act-harness.ts";
+import { archiveTags, importTags } from "../test/support/synthetic-registry.ts";
+import { resolveEngine } from "../tools/container/engine.ts";
 import { startGitHubStandIn } from "../tools/local-github/server.ts";
 import { runWorkflow } from "../tools/local-session/runner.ts";
 
@@ -57,20 +64,26 @@ const SETUP_STEPS = ["Check out the repository", "Set up Node and the dependenci
 interface ActRunTimes {
   total_s: number;
   jobs: Record<string, { total_s: number; setup_s: number }>;
+  /** GitHub API requests (REST and GraphQL) the run made. */
+  requests: number;
 }
 
-/** Runs pipeline.yml with act in `clone` against a fresh GitHub stand-in. */
+/** Runs pipeline.yml with act in `clone` against a fresh local GitHub holding `tags` old tags. */
 async function actPipeline(
   root: string,
   clone: string,
   data: string,
   trees: string,
+  tags: number,
 ): Promise<ActRunTimes> {
   const standIn = await startGitHubStandIn();
   try {
     await runGit(clone, ["push", "-q", standIn.gitDir, "HEAD:refs/heads/main"]);
-    const artifactDir = join(root, "artifacts");
+    const head = (await runGit(clone, ["rev-parse", "HEAD"])).trim();
+    await importTags(standIn.gitDir, archiveTags(tags, head));
+    const artifactDir = join(root, `artifacts-${tags}`);
     await mkdir(artifactDir, { recursive: true });
+    const before = standIn.requests.length;
     const started = performance.now();
     const run = await runWorkflow(
       {
@@ -98,9 +111,72 @@ async function actPipeline(
         },
       ]),
     );
-    return { total_s, jobs };
+    const requests = standIn.requests
+      .slice(before)
+      .filter(({ path }) => !path.startsWith("/_local/") && !path.startsWith("/git/")).length;
+    return { total_s, jobs, requests };
   } finally {
     await standIn.close();
+  }
+}
+
+interface SessionTimes {
+  /** From `npm run act -- pipeline` to the service answering the new version on /model. */
+  total_s: number;
+  pipeline_s: number;
+  merge_s: number;
+  version: string;
+}
+
+/**
+ * A local session in a fresh clone, as the README runs it: `npm run act -- pipeline trees=N`,
+ * then `npm run act -- merge <its PR>`, timed until the deployed service answers the new version;
+ * then `down --reset`. act's and podman's caches stay warm between runs, as on a laptop.
+ */
+async function actSession(root: string, data: string, trees: string): Promise<SessionTimes> {
+  const clone = join(root, "session");
+  await cloneWorkingTree(REPO, clone);
+  await symlink(join(REPO, "node_modules"), join(clone, "node_modules"), "dir");
+  const act = (args: string[]) =>
+    $({
+      cwd: clone,
+      env: { ...process.env, HOUSING_CSV: data },
+      stdio: ["ignore", "pipe", "inherit"],
+      quiet: true,
+      nothrow: true,
+    })`npm run -s act -- ${args}`;
+  try {
+    const started = performance.now();
+    const pipeline = await act(["pipeline", `trees=${trees}`]);
+    const pipelineAt = performance.now();
+    const pull = /promotion pull request #(\d+)/.exec(pipeline.stdout)?.[1];
+    const version = /house-price (v\d+\.\d+\.\d+): the gate PASSED/.exec(pipeline.stdout)?.[1];
+    if (pipeline.exitCode !== 0 || !pull || !version) {
+      throw new Error(
+        `npm run act -- pipeline exited with ${pipeline.exitCode}:\n${pipeline.stdout}`,
+      );
+    }
+    const merge = await act(["merge", pull]);
+    const url = /(http:\/\/127\.0\.0\.1:\d+) serves it/.exec(merge.stdout)?.[1];
+    if (merge.exitCode !== 0 || !url) {
+      throw new Error(
+        `npm run act -- merge ${pull} exited with ${merge.exitCode}:\n${merge.stdout}`,
+      );
+    }
+    // merge returns once the service serves the version; the clock stops at its answer.
+    const served = (await (await fetch(`${url}/model`)).json()) as { version?: string };
+    const ended = performance.now();
+    if (served.version !== version) {
+      throw new Error(`${url}/model answers ${served.version}, expected ${version}`);
+    }
+    return {
+      total_s: Number(((ended - started) / 1000).toFixed(1)),
+      pipeline_s: Number(((pipelineAt - started) / 1000).toFixed(1)),
+      merge_s: Number(((ended - pipelineAt) / 1000).toFixed(1)),
+      version,
+    };
+  } finally {
+    await act(["down", "--reset"]);
   }
 }
 
@@ -117,6 +193,7 @@ export async function main(args: string[]): Promise<void> {
       trees: { type: "string", default: "100" },
       data: { type: "string", default: DEFAULT_DATA },
       "skip-act": { type: "boolean", default: false },
+      "skip-session": { type: "boolean", default: false },
     },
   });
   const data = values.data;
@@ -132,16 +209,32 @@ export async function main(args: string[]): Promise<void> {
     const local = await localPipeline(localClone, data, values.trees);
 
     let act: ActRunTimes | null = null;
+    let act2000: ActRunTimes | null = null;
     const actBinary = await findGoTool("act");
     if (!values["skip-act"] && actBinary) {
       const actClone = join(root, "act");
       await cloneWorkingTree(REPO, actClone);
       console.error(`act: pipeline.yml with trees=${values.trees} in ${actClone}`);
-      act = await actPipeline(root, actClone, data, values.trees);
+      act = await actPipeline(root, actClone, data, values.trees, 10);
+      console.error(`act: pipeline.yml again, on a registry of 2,000 tags`);
+      act2000 = await actPipeline(root, actClone, data, values.trees, 2000);
     } else if (!values["skip-act"]) {
       console.error(
         "act: skipped, act is not installed (go install github.com/nektos/act@v0.2.87)",
       );
+    }
+
+    let session: SessionTimes | null = null;
+    if (!values["skip-session"]) {
+      const engine = await resolveEngine();
+      if (actBinary && engine) {
+        console.error(`session: npm run act -- pipeline trees=${values.trees}, then merge`);
+        session = await actSession(root, data, values.trees);
+      } else {
+        console.error(
+          `session: skipped, ${actBinary ? "no container engine (podman or docker)" : "act is not installed"}`,
+        );
+      }
     }
 
     const rows = [
@@ -155,6 +248,17 @@ export async function main(args: string[]): Promise<void> {
         job.setup_s.toFixed(1),
       ]),
       ...(act ? [["act", "total (pipeline.yml)", act.total_s.toFixed(1), ""]] : []),
+      ...(act ? [["act", "GitHub API requests, 10 tags", String(act.requests), ""]] : []),
+      ...(act2000
+        ? [["act", "GitHub API requests, 2,000 tags", String(act2000.requests), ""]]
+        : []),
+      ...(session
+        ? [
+            ["session", "npm run act -- pipeline", session.pipeline_s.toFixed(1), ""],
+            ["session", "npm run act -- merge (until served)", session.merge_s.toFixed(1), ""],
+            ["session", "total (local_act_session_s)", session.total_s.toFixed(1), ""],
+          ]
+        : []),
     ];
     const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
     for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
@@ -164,10 +268,16 @@ export async function main(args: string[]): Promise<void> {
         local_total_s: Number(local.total_s.toFixed(2)),
         act_total_s: act ? Number(act.total_s.toFixed(1)) : null,
         act_setup_s_per_job: act ? Number(meanSetup(act).toFixed(1)) : null,
+        requests_per_run: act?.requests ?? null,
+        requests_per_run_2000_tags: act2000?.requests ?? null,
+        local_act_session_s: session?.total_s ?? null,
         stages: Object.fromEntries(
           Object.entries(local.stages).map(([name, s]) => [name, Number(s.toFixed(2))]),
         ),
         act_jobs: act?.jobs ?? null,
+        local_act_session: session,
+        // The machine is shared: its 1-minute load average as the run ended, beside the times.
+        load_1m: Number(loadavg()[0].toFixed(2)),
       }),
     );
   } finally {

@@ -6,7 +6,6 @@
 import { type FSWatcher, watch } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import type { z } from "zod";
 import {
   BUNDLE_FILES,
   type LoadedBundle,

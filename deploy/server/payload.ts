@@ -2,7 +2,7 @@
 // client sends), then the request schemas of lib/schema/request.ts, built from the loaded model's
 // feature schema, so serving accepts exactly what the OpenAPI document describes.
 import type { z } from "zod";
-import type { FeatureSchema, RawRecord } from "../../lib/schema/features.ts";
+import type { RawRecord } from "../../lib/schema/features.ts";
 import {
   MLFLOW_FORMATS,
   type MlflowFormat,

@@ -33,6 +33,7 @@ import {
 } from "../../tools/local-session/runner.ts";
 import { makeTestBundle } from "../support/bundle.ts";
 import { REAL_HOUSING_CSV } from "../support/housing.ts";
+import { archiveTags, importTags } from "../support/synthetic-registry.ts";
 import { cloneWorkingTree, requiredGoTool } from "./act-harness.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -186,18 +187,7 @@ describe.skipIf(!ACT || !ENGINE || !REAL_HOUSING_CSV)("the story, with act and a
     await runGit(clone, ["push", "-q", hub.gitDir, "HEAD:refs/heads/main"]);
     const main = (await runGit(clone, ["rev-parse", "HEAD"])).trim();
     // 2,000 other tags of the model (an old stage's assignments), as years of use leave them.
-    const lines: string[] = [];
-    for (let i = 1; i <= OTHER_TAGS; i++) {
-      const message = `Assigning stage archive to artifact house-price (imported ${i})\n`;
-      lines.push(
-        `tag house-price#archive#${i}`,
-        `from ${main}`,
-        `tagger e2e <e2e@example.invalid> ${1_600_000_000 + i} +0000`,
-        `data ${Buffer.byteLength(message)}`,
-        message,
-      );
-    }
-    await hub.git(["fast-import", "--quiet"], `${lines.join("\n")}\n`);
+    await importTags(hub.gitDir, archiveTags(OTHER_TAGS, main));
     // The setup pushes start runs on GitHub too (pipeline.yml on the push of main): the story
     // begins after them, so they are reported cancelled rather than run.
     for (const run of await hub.pendingRuns()) {

@@ -258,6 +258,19 @@ export function syntheticRegistry(count: number, options: SyntheticOptions = {})
   });
 }
 
+/**
+ * `count` tags of the model an old stage's assignments left on `commit`, as years of use leave
+ * them: what a registry's size costs its readers, without versions to change the story.
+ */
+export function archiveTags(count: number, commit: string) {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `house-price#archive#${i + 1}`,
+    commit,
+    taggedAt: new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString(),
+    message: `Assigning stage archive to artifact house-price (imported ${i + 1})\n`,
+  }));
+}
+
 /** Writes `tags` into the git repository `gitDir` in one `git fast-import` (their commits must exist). */
 export async function importTags(gitDir: string, tags: TagRecord[]): Promise<void> {
   const chunks: Buffer[] = [];
