@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SAMPLE_RECORD } from "../../schema/features.ts";
 import { formatMoney, formatR2, formatTime } from "./assets/shared.js";
 import { type Html, html, jsonScript, link, trusted } from "./html.ts";
 import {
@@ -453,18 +454,6 @@ function linksSection(data: SiteData, card: VersionCard): Html {
 <li>Workflow run: ${card.run?.url ? html`<a href="${card.run.url}" rel="noopener">run ${card.run.id}</a>` : html`<span class="muted">none recorded</span>`}</li>
 </ul>`;
 }
-
-const SAMPLE_RECORD = {
-  longitude: -122.23,
-  latitude: 37.88,
-  housing_median_age: 41,
-  total_rooms: 880,
-  total_bedrooms: 129,
-  population: 322,
-  households: 126,
-  median_income: 8.3252,
-  ocean_proximity: "NEAR BAY",
-};
 
 function callSection(card: VersionCard): Html {
   const record = JSON.stringify(SAMPLE_RECORD);
