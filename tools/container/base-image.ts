@@ -102,7 +102,8 @@ export async function baseImageTag(inputs: BaseImageInputs): Promise<string> {
   return `${BASE_IMAGE_REPOSITORY}:${inputs.nodeVersion}-${inputs.suite}-${key}`;
 }
 
-async function sh(command: string, args: string[], cwd?: string): Promise<string> {
+/** Runs `command`; its stdout, or an error with the end of its stderr. */
+export async function sh(command: string, args: string[], cwd?: string): Promise<string> {
   try {
     const { stdout } = await run(command, args, { cwd, maxBuffer: 64 * 1024 * 1024 });
     return stdout.trim();
@@ -127,15 +128,8 @@ async function buildRootfs(
   work: string,
   log: (line: string) => void,
 ): Promise<string> {
-  const mirror = process.env.DEBIAN_MIRROR || debianMirror(await aptSources(), inputs.suite);
-  if (!mirror) {
-    throw new Error(
-      `no Debian ${inputs.suite} mirror in /etc/apt/sources.list(.d); set DEBIAN_MIRROR to one`,
-    );
-  }
   const rootfs = join(work, "rootfs");
-  log(`debootstrap --variant=minbase ${inputs.suite} (the apt sources' mirror)`);
-  await sh("debootstrap", ["--variant=minbase", inputs.suite, rootfs, mirror]);
+  await debootstrap(rootfs, inputs.suite, [], log);
 
   log(`node-linux-${inputs.arch}@${inputs.nodeVersion} and npm@${inputs.npmVersion}`);
   const nodeTarball = await npmPack(`node-linux-${inputs.arch}@${inputs.nodeVersion}`, work);
@@ -196,7 +190,33 @@ async function buildRootfs(
     throw new Error(`the base's npm reports ${npm}, expected ${inputs.npmVersion}`);
   }
 
-  // What a slim image leaves out: downloaded packages, package lists, documentation.
+  return slimTarball(rootfs, work);
+}
+
+/**
+ * Debian `suite` by `debootstrap --variant=minbase` (with `packages`) into `rootfs`, from the
+ * machine's own Debian mirror as its apt sources name it (or DEBIAN_MIRROR).
+ */
+export async function debootstrap(
+  rootfs: string,
+  suite: string,
+  packages: string[],
+  log: (line: string) => void,
+): Promise<void> {
+  const mirror = process.env.DEBIAN_MIRROR || debianMirror(await aptSources(), suite);
+  if (!mirror) {
+    throw new Error(
+      `no Debian ${suite} mirror in /etc/apt/sources.list(.d); set DEBIAN_MIRROR to one`,
+    );
+  }
+  const include = packages.length ? [`--include=${packages.join(",")}`] : [];
+  log(`debootstrap --variant=minbase ${suite} (the apt sources' mirror) ${packages.join(", ")}`);
+  await sh("debootstrap", ["--variant=minbase", ...include, suite, rootfs, mirror]);
+}
+
+/** Leaves out what a slim image does (downloaded packages, package lists, documentation) and
+ * returns a tarball of `rootfs` in `work`, ready for the engine's `import`. */
+export async function slimTarball(rootfs: string, work: string): Promise<string> {
   for (const dir of [
     "var/cache/apt/archives",
     "var/lib/apt/lists",
@@ -209,6 +229,18 @@ async function buildRootfs(
   // Device nodes are the engine's business, not the image's.
   await sh("tar", ["-C", rootfs, "--numeric-owner", "--exclude=./dev/*", "-cf", tarball, "."]);
   return tarball;
+}
+
+/** The entry of a script that prints the image `ensure` makes (building it when missing). */
+export async function printImage(label: string, ensure: (engine: Engine) => Promise<string>) {
+  try {
+    const engine = await resolveEngine();
+    if (!engine) throw new Error("no container engine: install podman, or docker with its daemon");
+    process.stdout.write(`${await ensure(engine)}\n`);
+  } catch (error) {
+    process.stderr.write(`${label}: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 /** The image reference of the local Node base for `engine`, built if it does not exist yet. */
@@ -249,12 +281,5 @@ export async function ensureBaseImage(
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  try {
-    const engine = await resolveEngine();
-    if (!engine) throw new Error("no container engine: install podman, or docker with its daemon");
-    process.stdout.write(`${await ensureBaseImage(engine)}\n`);
-  } catch (error) {
-    process.stderr.write(`base image: ${(error as Error).message}\n`);
-    process.exit(1);
-  }
+  await printImage("base image", ensureBaseImage);
 }
