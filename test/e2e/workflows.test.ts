@@ -314,29 +314,40 @@ describe.skipIf(!ACT || !ENGINE || !REAL_HOUSING_CSV)("the story, with act and a
     STEP_TIMEOUT_MS,
   );
 
+  /**
+   * Merges pull request `number` as a user under a /predict load: deploy.yml runs (and the site
+   * after it), production moves to `version`, and the container swaps to it with no failed
+   * request. Returns the deploy run.
+   */
+  async function mergeUnderLoad(number: number, version: string) {
+    const load = startLoad();
+    let deploy: CompletedRun;
+    try {
+      await mergeAsUser(number);
+      [deploy] = await runWhatGitHubStarts({
+        ".github/workflows/deploy.yml (push)": "success",
+        // Every completed pipeline or deploy run starts registry-site.yml (workflow_run).
+        ".github/workflows/registry-site.yml (workflow_run)": "success",
+      });
+      expect((await owner.registry.stageVersion("production"))?.version.version).toBe(version);
+      const swapped = await servedSince(load.answers, version, POLL_MS + 30_000);
+      // The container follows production: it swaps after the assignment, never before. How
+      // soon after is a benchmark's question (npm run bench -- deploy), not a test's.
+      expect(swapped).toBeGreaterThanOrEqual(await assignedAt(version));
+    } finally {
+      await load.stop();
+    }
+    expect(load.failures).toEqual([]);
+    expect(new Set(load.answers.map((answer) => answer.version))).toEqual(new Set([v1, v2]));
+    return deploy;
+  }
+
   it(
     "merging the PR starts deploy.yml: the image is built and smoke-tested, production moves, and the running container swaps under load",
     async () => {
-      const load = startLoad();
-      try {
-        const pull = hub.pulls.find((item) => item.state === "open");
-        await mergeAsUser(pull?.number as number);
-        const [deploy] = await runWhatGitHubStarts({
-          ".github/workflows/deploy.yml (push)": "success",
-          // Every completed pipeline or deploy run starts registry-site.yml (workflow_run).
-          ".github/workflows/registry-site.yml (workflow_run)": "success",
-        });
-        expect(jobsOf(deploy.workflowRun, "deploy")[0].outputs.version).toBe(v2);
-        expect((await owner.registry.stageVersion("production"))?.version.version).toBe(v2);
-        const swapped = await servedSince(load.answers, v2, POLL_MS + 30_000);
-        // The container follows production: it swaps after the assignment, never before. How
-        // soon after is a benchmark's question (npm run bench -- deploy), not a test's.
-        expect(swapped).toBeGreaterThanOrEqual(await assignedAt(v2));
-      } finally {
-        await load.stop();
-      }
-      expect(load.failures).toEqual([]);
-      expect(new Set(load.answers.map((answer) => answer.version))).toEqual(new Set([v1, v2]));
+      const pull = hub.pulls.find((item) => item.state === "open");
+      const deploy = await mergeUnderLoad(pull?.number as number, v2);
+      expect(jobsOf(deploy.workflowRun, "deploy")[0].outputs.version).toBe(v2);
     },
     STEP_TIMEOUT_MS,
   );
@@ -347,22 +358,7 @@ describe.skipIf(!ACT || !ENGINE || !REAL_HOUSING_CSV)("the story, with act and a
       const rollback = await prepareRollback(owner, {});
       expect(rollback.pointer.version).toBe(v1);
       await runWhatGitHubStarts({ ".github/workflows/ci.yml (pull_request)": "success" });
-      const load = startLoad();
-      try {
-        await mergeAsUser(rollback.pullRequest?.number as number);
-        await runWhatGitHubStarts({
-          ".github/workflows/deploy.yml (push)": "success",
-          ".github/workflows/registry-site.yml (workflow_run)": "success",
-        });
-        const swapped = await servedSince(load.answers, v1, POLL_MS + 30_000);
-        // The container follows production: it swaps after the assignment, never before. How
-        // soon after is a benchmark's question (npm run bench -- deploy), not a test's.
-        expect(swapped).toBeGreaterThanOrEqual(await assignedAt(v1));
-      } finally {
-        await load.stop();
-      }
-      expect(load.failures).toEqual([]);
-      expect(new Set(load.answers.map((answer) => answer.version))).toEqual(new Set([v1, v2]));
+      await mergeUnderLoad(rollback.pullRequest?.number as number, v1);
     },
     STEP_TIMEOUT_MS,
   );
