@@ -21,6 +21,7 @@ import { countDisagreements, type EngineCounts } from "./data/agreement.ts";
 import { upsampleHousing } from "./data/upsample.ts";
 import { runSide } from "./support/child.ts";
 import { BENCH_DIR, benchDataset, REPO } from "./support/paths.ts";
+import { parsePeers } from "./support/peers.ts";
 import { benchPython } from "./support/python.ts";
 import { pickVersions, writeReport } from "./support/report.ts";
 
@@ -78,7 +79,7 @@ export async function main(args: string[]): Promise<void> {
   if (!Number.isSafeInteger(repeat) || repeat < 1) {
     throw new Error(`--repeat: "${values.repeat}" is not a positive whole number`);
   }
-  const peers = values["skip-peers"] ? [] : parsePeers(values.peers);
+  const peers = values["skip-peers"] ? [] : parsePeers(values.peers, PEERS);
   const source = await benchDataset(values.source);
   if (peers.includes("spark")) await checkJava();
   const python = peers.length > 0 ? await benchPython() : null;
@@ -186,19 +187,6 @@ export async function main(args: string[]): Promise<void> {
   } finally {
     if (!values.keep) await rm(work, { recursive: true, force: true });
   }
-}
-
-function parsePeers(list: string): Peer[] {
-  const names = list
-    .split(",")
-    .map((name) => name.trim())
-    .filter(Boolean);
-  for (const name of names) {
-    if (!(PEERS as readonly string[]).includes(name)) {
-      throw new Error(`--peers: "${name}" is not a peer; expected some of ${PEERS.join(",")}`);
-    }
-  }
-  return PEERS.filter((peer) => names.includes(peer));
 }
 
 /** Fails early, before minutes of other work, when Spark cannot start. */

@@ -19,6 +19,7 @@ import { runIngest } from "../stages/1-ingest/ingest.ts";
 import { runFeatures } from "../stages/2-features/features.ts";
 import { runJsonChild, runSide } from "./support/child.ts";
 import { BENCH_DIR, benchDataset, REPO } from "./support/paths.ts";
+import { parsePeers } from "./support/peers.ts";
 import { benchPython } from "./support/python.ts";
 import { pickVersions, writeReport } from "./support/report.ts";
 import { writeSplitFiles } from "./train/split-files.ts";
@@ -26,7 +27,6 @@ import { writeSplitFiles } from "./train/split-files.ts";
 const TRAIN_DIR = join(BENCH_DIR, "train");
 const ML_SIZES = [250, 500, 1000, 2000, 4000, 8000, 16000];
 const PEERS = ["sklearn", "xgboost-rf", "lightgbm-rf", "ml-random-forest"] as const;
-type Peer = (typeof PEERS)[number];
 /**
  * OpenMP threads (XGBoost, LightGBM) sleep at barriers instead of spinning. Spinning is their
  * default and wins on an idle machine, but on a shared one (these are) a spinning thread waits
@@ -85,7 +85,7 @@ export async function main(args: string[]): Promise<void> {
   const predictWarmup = positiveInteger("--predict-warmup", values["predict-warmup"]);
   const mlLimitSeconds = positiveInteger("--ml-limit-s", values["ml-limit-s"]);
   const seed = Number(values.seed);
-  const peers = values["skip-peers"] ? [] : parsePeers(values.peers);
+  const peers = values["skip-peers"] ? [] : parsePeers(values.peers, PEERS);
   const source = await benchDataset(values.source);
   const python = peers.some((peer) => peer !== "ml-random-forest") ? await benchPython() : null;
   const cores = availableParallelism();
@@ -260,19 +260,6 @@ function positiveInteger(flag: string, text: string): number {
     throw new Error(`${flag}: "${text}" is not a positive whole number`);
   }
   return value;
-}
-
-function parsePeers(list: string): Peer[] {
-  const names = list
-    .split(",")
-    .map((name) => name.trim())
-    .filter(Boolean);
-  for (const name of names) {
-    if (!(PEERS as readonly string[]).includes(name)) {
-      throw new Error(`--peers: "${name}" is not a peer; expected some of ${PEERS.join(",")}`);
-    }
-  }
-  return PEERS.filter((peer) => names.includes(peer));
 }
 
 const round = (value: number | null | undefined, digits: number) =>
