@@ -60,8 +60,15 @@ async function makeTags(count: number): Promise<void> {
 beforeAll(async () => {
   hub = await startLocalGitHub();
   commits = [];
-  for (let i = 0; i < TAGS / 100; i++) {
-    commits.push(await hub.commitFiles("main", { "n.txt": `${i}\n` }, `commit ${i}`));
+  // Commits an hour apart: made within one second, their dates would tie and the order by
+  // commit date would fall back to the tags' names.
+  try {
+    for (let i = 0; i < TAGS / 100; i++) {
+      process.env.GIT_COMMITTER_DATE = `${1_700_000_000 + i * 3600} +0000`;
+      commits.push(await hub.commitFiles("main", { "n.txt": `${i}\n` }, `commit ${i}`));
+    }
+  } finally {
+    delete process.env.GIT_COMMITTER_DATE;
   }
   await makeTags(TAGS);
   graphql = getOctokit(hub.token, { baseUrl: hub.apiUrl }).graphql;
