@@ -198,28 +198,31 @@ export async function validateChunk(
   // stand for rows when no quoted value spans lines. The text path below handles those chunks.
   const parsed = chunk.includes(0x22) ? null : readParsed(chunk, schemas.parsed);
   if (!parsed) return viaText();
-  const checked = await parsed
-    .lazy()
-    .withRowIndex("row", firstRow)
-    .select(...x.kept, x.parsedFailed)
-    .collect();
+  // One pass computes whether each row fails; the kept rows are one filter by that mask.
+  const failed = parsed.select(x.parsedFailed).getColumn("failed");
+  const rows = parsed.withRowIndex("row", firstRow).select(...x.kept);
+  const indexes = failed.argTrue().toArray() as number[];
+  if (indexes.length === 0) return { rows: rows.height, kept: rows, failing: null };
   // Polars' threads filter the kept rows while this one looks for the lines of failing rows.
-  const keeping = checked
+  const keeping = rows
+    .withColumns(failed)
     .lazy()
     .filter(x.passed)
     .select(...x.kept)
     .collect();
-  const failingRows = checked.filter(x.failed).getColumn("row");
-  if (failingRows.length === 0) return { rows: checked.height, kept: await keeping, failing: null };
 
   // The few rows that fail are read again from their lines, as text, for their reasons.
-  const indexes = (failingRows.toArray() as number[]).map((row) => row - firstRow);
   const text = readText(linesAt(chunk, indexes));
   const kept = await keeping;
   // Never seen; but should lines and rows not match, the whole chunk is read as text instead.
   if (text.height !== indexes.length) return viaText();
+  const failingRows = pl.Series(
+    "row",
+    indexes.map((index) => index + firstRow),
+    pl.UInt32,
+  );
   const rechecked = await checkStripped(text.withColumns(failingRows).lazy());
-  return { rows: checked.height, kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
+  return { rows: rows.height, kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
 }
 
 /** The chunk parsed with numbers as numbers, or null when a number column holds other text. */

@@ -1,7 +1,6 @@
 // Reading the raw CSV: the header, checked, and the data in line-aligned chunks that polars
 // can parse one at a time, so memory stays bounded whatever the file size (polars' own CSV scan
 // maps the whole file into memory).
-import type { Hash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { InputError } from "../../lib/io/errors.ts";
 import { REQUIRED_COLUMNS } from "../../lib/schema/rules.ts";
@@ -67,23 +66,18 @@ export async function readHeader(input: string): Promise<Header> {
 
 /**
  * The data part of `input` (after the header) in pieces of about CHUNK_BYTES, each ending at a
- * line break outside quotes so polars can parse it alone. `hash` sees every byte of the file.
+ * line break outside quotes so polars can parse it alone.
  * A piece is valid only until the next one is asked for: its buffer is then reused.
  */
-export async function* dataChunks(
-  input: string,
-  headerBytes: number,
-  hash: Hash,
-): AsyncGenerator<Buffer> {
+export async function* dataChunks(input: string, headerBytes: number): AsyncGenerator<Buffer> {
   const handle = await open(input, "r");
   let position = 0;
   const readInto = async (buffer: Buffer, offset: number, length: number) => {
     const { bytesRead } = await handle.read(buffer, offset, length, position);
     position += bytesRead;
-    hash.update(buffer.subarray(offset, offset + bytesRead));
     return bytesRead;
   };
-  // Two buffers, so that the next piece is read and hashed while polars works on this one.
+  // Two buffers, so that the next piece is read while polars works on this one.
   const buffers = [Buffer.alloc(Math.max(CHUNK_BYTES, headerBytes)), Buffer.alloc(CHUNK_BYTES)];
   let current = 0;
   // Bytes at the start of the current buffer: an incomplete line left over from the last piece.

@@ -3,12 +3,16 @@
 // The CSV is read in line-aligned chunks (csv.ts) and each chunk is parsed and checked by polars
 // on its own (checks.ts). Kept rows of a large input go to Arrow part files; one streaming pass
 // then imputes the median and writes clean.parquet.
-import { createHash } from "node:crypto";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { InputError } from "../../lib/io/errors.ts";
-import { produceDirAtomic, sha256File, writeJsonAtomic } from "../../lib/io/files.ts";
+import {
+  produceDirAtomic,
+  sha256File,
+  sha256FileOffThread,
+  writeJsonAtomic,
+} from "../../lib/io/files.ts";
 import { libraryVersions } from "../../lib/io/versions.ts";
 import {
   DEFAULT_MAX_QUARANTINE_SHARE,
@@ -82,6 +86,11 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
     (name) => !(REQUIRED_COLUMNS as readonly string[]).includes(name),
   );
 
+  // The input's sha256 (lineage) is computed on another thread while this one validates.
+  const inputSha256 = sha256FileOffThread(input);
+  // Awaited below; should validation fail first, the hash's own failure does not matter.
+  inputSha256.catch(() => {});
+
   return produceDirAtomic(outDir, async (tempDir) => {
     onProgress("validating rows");
     const partsDir = join(tempDir, "parts");
@@ -114,11 +123,15 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
       .withColumns(...imputedColumns.map((column) => pl.col(column).fillNull(median)))
       .sinkParquet(cleanPath)
       .collect();
-    await rm(partsDir, { recursive: true });
+    const [cleanSha256, quarantineSha256] = await Promise.all([
+      sha256File(cleanPath),
+      sha256File(quarantinePath),
+      rm(partsDir, { recursive: true }),
+    ]);
 
     const report: IngestReport = {
       stage: "ingest",
-      input: { path: input, sha256: scan.sha256, bytes: scan.bytes },
+      input: { path: input, sha256: await inputSha256, bytes: scan.bytes },
       rows: { read, kept, quarantined },
       quarantinedByRule: byRule,
       imputed: Object.fromEntries(
@@ -130,8 +143,8 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
       extraColumns,
       maxQuarantineShare: maxShare,
       outputs: {
-        clean: { file: INGEST_FILES.clean, sha256: await sha256File(cleanPath) },
-        quarantine: { file: INGEST_FILES.quarantine, sha256: await sha256File(quarantinePath) },
+        clean: { file: INGEST_FILES.clean, sha256: cleanSha256 },
+        quarantine: { file: INGEST_FILES.quarantine, sha256: quarantineSha256 },
       },
       libraries: libraryVersions(),
       createdAt: new Date().toISOString(),
@@ -155,7 +168,6 @@ interface FileScan {
   firstFailures: { row: number; reason: string }[];
   /** The kept rows, in file order. */
   keptRows: pl.LazyDataFrame[];
-  sha256: string;
   bytes: number;
 }
 
@@ -185,17 +197,15 @@ async function validateFile(
     countsByCheck: CHECKS.map(() => 0),
     firstFailures: [],
     keptRows: [],
-    sha256: "",
     bytes: 0,
   };
   const bedroomCounts: pl.DataFrame[] = [];
   const inMemory: pl.DataFrame[] = [];
   const parts: string[] = [];
-  const hash = createHash("sha256");
   const quarantine = await open(quarantinePath, "w");
   try {
     await quarantine.write(`${QUARANTINE_COLUMNS.join(",")}\n`);
-    for await (const chunk of dataChunks(input, header.bytes, hash)) {
+    for await (const chunk of dataChunks(input, header.bytes)) {
       scan.bytes += chunk.length;
       // Line numbers of the file: the header is line 1.
       const firstRow = scan.read + 2;
@@ -231,7 +241,6 @@ async function validateFile(
     ...parts.map((part) => pl.scanIPC(part)),
     ...inMemory.map((rows) => rows.lazy()),
   ];
-  scan.sha256 = hash.digest("hex");
   scan.bytes += header.bytes;
   scan.median = medianOfCounts(bedroomCounts);
   return scan;

@@ -121,36 +121,44 @@ export async function runFeatures(options: FeaturesOptions): Promise<FeaturesRep
   return produceDirAtomic(outDir, async (tempDir) => {
     onProgress("deriving features");
     const featuresPath = join(tempDir, FEATURES_FILES.features);
-    await pl
-      .scanParquet(cleanPath)
-      .select(
-        pl.col("row"),
-        ...featureExpressions(schema),
-        pl.col(schema.target).cast(pl.Float64),
-        splitExpression(schema, seed, testFraction),
-      )
-      .sinkParquet(featuresPath)
-      .collect();
+    // The input's sha256 (lineage) is computed on this thread while polars' threads derive and
+    // write the features.
+    const [, cleanSha256] = await Promise.all([
+      pl
+        .scanParquet(cleanPath)
+        .select(
+          pl.col("row"),
+          ...featureExpressions(schema),
+          pl.col(schema.target).cast(pl.Float64),
+          splitExpression(schema, seed, testFraction),
+        )
+        .sinkParquet(featuresPath)
+        .collect(),
+      sha256File(cleanPath),
+    ]);
 
-    const sides = await pl
-      .scanParquet(featuresPath)
-      .select(
-        pl.col(SPLIT_COLUMN).eq(pl.lit("train")).sum().alias("train"),
-        pl.col(SPLIT_COLUMN).eq(pl.lit("test")).sum().alias("test"),
-      )
-      .collect();
-    const counts = sides.toRecords()[0] as { train: number; test: number };
-    const testRows = await pl
-      .scanParquet(featuresPath)
-      .filter(pl.col(SPLIT_COLUMN).eq(pl.lit("test")))
-      .select("row")
-      .sort("row")
-      .collect();
+    // Every row is either "test" or "train" (splitExpression), so the hold-out's rows and the
+    // file's row count (from the Parquet metadata) give both sides' sizes.
+    const [testRows, featuresSha256] = await Promise.all([
+      pl
+        .scanParquet(featuresPath)
+        .filter(pl.col(SPLIT_COLUMN).eq(pl.lit("test")))
+        .select("row")
+        .sort("row")
+        .collect(),
+      sha256File(featuresPath),
+    ]);
+    const total = Number(
+      (await pl.scanParquet(featuresPath).select(pl.len().alias("rows")).collect()).getColumn(
+        "rows",
+      )[0],
+    );
+    const counts = { train: total - testRows.height, test: testRows.height };
     const split: SplitInfo = {
       method: `polars hash of the row's values as one struct (k0..k3 = seed..seed+3) mod ${SPLIT_BUCKETS} < testFraction * ${SPLIT_BUCKETS}`,
       seed,
       testFraction,
-      rows: { train: Number(counts.train), test: Number(counts.test) },
+      rows: counts,
       testRowsSha256: sha256(Buffer.from(testRows.getColumn("row").toTypedArray().buffer)),
       library: `nodejs-polars ${libraryVersions()["nodejs-polars"]}`,
     };
@@ -167,7 +175,7 @@ export async function runFeatures(options: FeaturesOptions): Promise<FeaturesRep
       stage: "features",
       input: {
         file: cleanPath,
-        sha256: await sha256File(cleanPath),
+        sha256: cleanSha256,
         rawSha256: ingest.input.sha256,
       },
       rows: split.rows.train + split.rows.test,
@@ -175,7 +183,7 @@ export async function runFeatures(options: FeaturesOptions): Promise<FeaturesRep
       schemaSha256: sha256(schemaText),
       split,
       outputs: {
-        features: { file: FEATURES_FILES.features, sha256: await sha256File(featuresPath) },
+        features: { file: FEATURES_FILES.features, sha256: featuresSha256 },
       },
       libraries: libraryVersions(),
       createdAt: new Date().toISOString(),
