@@ -101,8 +101,8 @@ export class Forest implements ForestPredictor {
    * subtree (see fillWalk), the right child when the flag is set. A leaf's int is exactly
    * nFeatures: it reads feature nFeatures, which the walk's row copy holds as NaN, and its far
    * child is itself (no flag, distance 0): a walk that reached a leaf stays there, so trees can be
-   * walked in lockstep. Distances are relative, so trees can be
-   * moved. One extra leaf of value 0 follows the last tree: it fills the lockstep groups.
+   * walked in lockstep. Distances are relative, so trees can be moved. One extra leaf of value 0
+   * follows the last tree: it fills the lockstep groups.
    */
   private readonly walkInt: Int32Array;
   private readonly walkFloat: Float32Array;
