@@ -96,6 +96,10 @@ function checkBatchSize(length: number, maxBatch: number, field: string, unit: s
 /** Validates a batch of records (1..maxBatch); field names carry the record index, e.g. `[3].median_income`. */
 export function parseRecords(schemas: RequestSchemas, body: unknown[], prefix = ""): RawRecord[] {
   checkBatchSize(body.length, schemas.maxBatch, prefix, "records");
+  // The quick check passes only records that zod accepts too; zod answers the rest, messages and all.
+  let quick = true;
+  for (let i = 0; i < body.length && quick; i++) quick = schemas.isRecord(body[i]);
+  if (quick) return body as RawRecord[];
   const parsed = schemas.batch.safeParse(body);
   if (parsed.success) return parsed.data;
   throw invalid(parsed.error.issues, prefix);
@@ -107,6 +111,7 @@ export function parsePrediction(
   body: unknown,
 ): { records: RawRecord[]; batch: boolean } {
   if (Array.isArray(body)) return { records: parseRecords(schemas, body), batch: true };
+  if (schemas.isRecord(body)) return { records: [body], batch: false };
   return { records: [parseRecord(schemas.record, body)], batch: false };
 }
 

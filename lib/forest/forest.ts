@@ -12,12 +12,16 @@ export type { WalkTree } from "./walk.ts";
  * How far a walk moves from a node's record (in Int32 slots, two per node), given whether the row
  * goes left (1) or right (0): to the next node when that is the child the row goes to, else to the
  * far child. Branch-free: the direction is unpredictable, and a mispredicted branch costs more
- * than the step. (V8 compiles ?: to a branch but +(a <= b) to a flag.)
+ * than the step. (V8 compiles ?: to a branch but +(a <= b) to a flag.) The batch walk is bound by
+ * the instructions per step, so this takes one shift, and `| 0` keeps the sums in int32 without
+ * V8's overflow checks (records never come near 2^31).
  */
 function step(record: number, left: number, shift: number): number {
-  const nearIsRight = (record >>> shift) & 1;
-  // (left ^ nearIsRight) - 1 is 0 when the row goes to the near child, else all ones.
-  return 2 + ((((record >>> (shift + 1)) - 1) & ((left ^ nearIsRight) - 1)) << 1);
+  // Bit 0 of `above` is the flag (the near child is the right one); the rest is the far child's
+  // distance in nodes times two, i.e. in Int32 slots.
+  const above = record >> shift;
+  // (left ^ above ^ 1) & 1 is 1 when the row goes to the far child; negated, it selects that distance.
+  return (2 + (((above & -2) - 2) & -((left ^ above ^ 1) & 1))) | 0;
 }
 
 /** From this many rows on, predict walks tree by tree rather than row by row. */
@@ -94,10 +98,11 @@ export class Forest implements ForestPredictor {
    * The nodes as prediction walks them, 8 bytes each: an int holding the split feature in its low
    * `shift` bits, above them a flag, then the distance (in nodes) to the far child; then the
    * float32 threshold or leaf value. The near child is the next node: the one with the larger
-   * subtree (see fillWalk), the right child when the flag is set. A leaf reads feature nFeatures,
-   * which the walk's row copy holds as NaN, and its far child is itself: a walk that reached a
-   * leaf stays there, so trees can be walked in lockstep. Distances are relative, so trees can be
-   * moved. One extra leaf of value 0 follows the last tree: it fills the lockstep groups.
+   * subtree (see fillWalk), the right child when the flag is set. A leaf's int is exactly
+   * nFeatures: it reads feature nFeatures, which the walk's row copy holds as NaN, and its far
+   * child is itself (no flag, distance 0): a walk that reached a leaf stays there, so trees can be
+   * walked in lockstep. Distances are relative, so trees can be moved. One extra leaf of value 0
+   * follows the last tree: it fills the lockstep groups.
    */
   private readonly walkInt: Int32Array;
   private readonly walkFloat: Float32Array;
@@ -253,24 +258,24 @@ export class Forest implements ForestPredictor {
       let mg = wi[g];
       let mh = wi[h];
       while (
-        ((ma & mask) ^ leaf) |
-        ((mb & mask) ^ leaf) |
-        ((mc & mask) ^ leaf) |
-        ((md & mask) ^ leaf) |
-        ((me & mask) ^ leaf) |
-        ((mf & mask) ^ leaf) |
-        ((mg & mask) ^ leaf) |
-        ((mh & mask) ^ leaf)
+        (ma ^ leaf) |
+        (mb ^ leaf) |
+        (mc ^ leaf) |
+        (md ^ leaf) |
+        (me ^ leaf) |
+        (mf ^ leaf) |
+        (mg ^ leaf) |
+        (mh ^ leaf)
       ) {
         // A leaf compares NaN, so it goes "right": to its far child, itself.
-        a += step(ma, +(x[ma & mask] <= wf[a + 1]), shift);
-        b += step(mb, +(x[mb & mask] <= wf[b + 1]), shift);
-        c += step(mc, +(x[mc & mask] <= wf[c + 1]), shift);
-        d += step(md, +(x[md & mask] <= wf[d + 1]), shift);
-        e += step(me, +(x[me & mask] <= wf[e + 1]), shift);
-        f += step(mf, +(x[mf & mask] <= wf[f + 1]), shift);
-        g += step(mg, +(x[mg & mask] <= wf[g + 1]), shift);
-        h += step(mh, +(x[mh & mask] <= wf[h + 1]), shift);
+        a = (a + step(ma, +(x[ma & mask] <= wf[(a + 1) | 0]), shift)) | 0;
+        b = (b + step(mb, +(x[mb & mask] <= wf[(b + 1) | 0]), shift)) | 0;
+        c = (c + step(mc, +(x[mc & mask] <= wf[(c + 1) | 0]), shift)) | 0;
+        d = (d + step(md, +(x[md & mask] <= wf[(d + 1) | 0]), shift)) | 0;
+        e = (e + step(me, +(x[me & mask] <= wf[(e + 1) | 0]), shift)) | 0;
+        f = (f + step(mf, +(x[mf & mask] <= wf[(f + 1) | 0]), shift)) | 0;
+        g = (g + step(mg, +(x[mg & mask] <= wf[(g + 1) | 0]), shift)) | 0;
+        h = (h + step(mh, +(x[mh & mask] <= wf[(h + 1) | 0]), shift)) | 0;
         ma = wi[a];
         mb = wi[b];
         mc = wi[c];
@@ -293,45 +298,81 @@ export class Forest implements ForestPredictor {
     return sum / nTrees;
   }
 
-  /** Adds tree t's leaf value to out[i] for each row i of `rows` (stride nFeatures + 1, NaN last). */
+  /**
+   * Adds tree t's leaf value to out[i] for each row i of `rows` (stride nFeatures + 1, NaN last).
+   * Eight rows walk in lockstep, branch-free as in predictRow: the walk is bound by instructions
+   * more than by cache misses here (the tree stays in L2 while all rows walk it), and eight
+   * independent walks keep the processor's units busy. A leaf's record is exactly nFeatures (the
+   * feature nFeatures, no flag, distance 0: it is its own far child), so one compare per row
+   * tells whether the group is done.
+   */
   private addTreeToRows(t: number, rows: Float64Array, nRows: number, out: Float64Array): void {
     const { walkInt: wi, walkFloat: wf, nFeatures: leaf, shift, mask } = this;
     const stride = leaf + 1;
     const root = 2 * this.treeOffsets[t];
+    const top = wi[root];
     let i = 0;
-    // Four rows in lockstep, branch-free steps as in predictRow.
-    for (; i + 4 <= nRows; i += 4) {
+    for (; i + 8 <= nRows; i += 8) {
       const xa = i * stride;
       const xb = xa + stride;
       const xc = xb + stride;
       const xd = xc + stride;
+      const xe = xd + stride;
+      const xf = xe + stride;
+      const xg = xf + stride;
+      const xh = xg + stride;
       let a = root;
       let b = root;
       let c = root;
       let d = root;
-      let ma = wi[a];
-      let mb = ma;
-      let mc = ma;
-      let md = ma;
+      let e = root;
+      let f = root;
+      let g = root;
+      let h = root;
+      let ma = top;
+      let mb = top;
+      let mc = top;
+      let md = top;
+      let me = top;
+      let mf = top;
+      let mg = top;
+      let mh = top;
       while (
-        ((ma & mask) ^ leaf) |
-        ((mb & mask) ^ leaf) |
-        ((mc & mask) ^ leaf) |
-        ((md & mask) ^ leaf)
+        (ma ^ leaf) |
+        (mb ^ leaf) |
+        (mc ^ leaf) |
+        (md ^ leaf) |
+        (me ^ leaf) |
+        (mf ^ leaf) |
+        (mg ^ leaf) |
+        (mh ^ leaf)
       ) {
-        a += step(ma, +(rows[xa + (ma & mask)] <= wf[a + 1]), shift);
-        b += step(mb, +(rows[xb + (mb & mask)] <= wf[b + 1]), shift);
-        c += step(mc, +(rows[xc + (mc & mask)] <= wf[c + 1]), shift);
-        d += step(md, +(rows[xd + (md & mask)] <= wf[d + 1]), shift);
+        // `| 0` on the indices as in step: int32 sums, no overflow checks.
+        a = (a + step(ma, +(rows[(xa + (ma & mask)) | 0] <= wf[(a + 1) | 0]), shift)) | 0;
+        b = (b + step(mb, +(rows[(xb + (mb & mask)) | 0] <= wf[(b + 1) | 0]), shift)) | 0;
+        c = (c + step(mc, +(rows[(xc + (mc & mask)) | 0] <= wf[(c + 1) | 0]), shift)) | 0;
+        d = (d + step(md, +(rows[(xd + (md & mask)) | 0] <= wf[(d + 1) | 0]), shift)) | 0;
+        e = (e + step(me, +(rows[(xe + (me & mask)) | 0] <= wf[(e + 1) | 0]), shift)) | 0;
+        f = (f + step(mf, +(rows[(xf + (mf & mask)) | 0] <= wf[(f + 1) | 0]), shift)) | 0;
+        g = (g + step(mg, +(rows[(xg + (mg & mask)) | 0] <= wf[(g + 1) | 0]), shift)) | 0;
+        h = (h + step(mh, +(rows[(xh + (mh & mask)) | 0] <= wf[(h + 1) | 0]), shift)) | 0;
         ma = wi[a];
         mb = wi[b];
         mc = wi[c];
         md = wi[d];
+        me = wi[e];
+        mf = wi[f];
+        mg = wi[g];
+        mh = wi[h];
       }
       out[i] += wf[a + 1];
       out[i + 1] += wf[b + 1];
       out[i + 2] += wf[c + 1];
       out[i + 3] += wf[d + 1];
+      out[i + 4] += wf[e + 1];
+      out[i + 5] += wf[f + 1];
+      out[i + 6] += wf[g + 1];
+      out[i + 7] += wf[h + 1];
     }
     for (; i < nRows; i++) out[i] += this.walk(t, rows, i * stride);
   }

@@ -99,4 +99,37 @@ describe("requestSchemas", () => {
     expect(schemas.batch.safeParse(Array(8).fill(SAMPLE_RECORD)).success).toBe(false);
     expect(schemas.predict.safeParse(Array(7).fill(SAMPLE_RECORD)).success).toBe(true);
   });
+
+  it("has a quick record check that accepts exactly the records the record schema accepts", () => {
+    // A model without imputation values: total_bedrooms is required, null is no longer allowed.
+    const model = buildFeatureSchema({});
+    model.category.values = ["INLAND", "NEAR BAY"];
+    for (const inputs of [DEFAULT_REQUEST_INPUTS, requestInputs(model)]) {
+      const own = requestSchemas(inputs, 7);
+      const candidates: unknown[] = [SAMPLE_RECORD, { ...SAMPLE_RECORD, extra: [1] }];
+      for (const bad of [null, [], [SAMPLE_RECORD], "x", 1, true, undefined]) candidates.push(bad);
+      for (const name of inputs.numeric) {
+        const rule = numericRule(name);
+        if (!rule) throw new Error(`no rule for ${name}`);
+        const { lower, upper } = ruleBounds(rule, REQUEST_LIMIT);
+        const values = [lower, upper, lower - 1e-9, lower + 1e-9, upper + 1e-6, -0, 0, 1];
+        values.push(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+        for (const value of [...values, null, undefined, "1", true, {}, [1]])
+          candidates.push({ ...SAMPLE_RECORD, [name]: value });
+        const { [name as keyof typeof SAMPLE_RECORD]: _, ...absent } = SAMPLE_RECORD;
+        candidates.push(absent);
+      }
+      for (const value of ["INLAND", "NEAR BAY", "ISLAND", "inland", "", 1, null, ["INLAND"]])
+        candidates.push({ ...SAMPLE_RECORD, ocean_proximity: value });
+      const { ocean_proximity: _, ...noCategory } = SAMPLE_RECORD;
+      candidates.push(noCategory);
+      let accepted = 0;
+      for (const candidate of candidates) {
+        const zod = own.record.safeParse(candidate).success;
+        expect(own.isRecord(candidate), JSON.stringify(candidate) ?? String(candidate)).toBe(zod);
+        if (zod) accepted++;
+      }
+      expect(accepted).toBeGreaterThan(20);
+    }
+  });
 });
