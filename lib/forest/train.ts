@@ -138,7 +138,10 @@ export async function trainForest(
     failure ??= error;
     reject(failure);
   };
+  // Set once trainForest settles: from then on, trees still coming in are dropped.
+  let closed = false;
   const addTree = (tree: number, grown: WalkTree) => {
+    if (closed) return;
     trees[tree - start] = grown;
     done++;
     try {
@@ -188,6 +191,10 @@ export async function trainForest(
       trees,
     );
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    // Not awaited: once every tree is in, a worker has nothing left to do, and tearing its
+    // isolate down (several milliseconds) need not delay the forest. After a failure, whatever a
+    // worker still sends is dropped, so onProgress is never called once trainForest has settled.
+    closed = true;
+    for (const worker of workers) void worker.terminate();
   }
 }
