@@ -55,6 +55,8 @@ export interface GrownTree {
   value: Float32Array;
   /** Weighted impurity decrease per feature, summed over the tree's splits. */
   importance: Float64Array;
+  /** The right child of each split node (leaves: unspecified), so that no one has to search for it. */
+  right: Int32Array;
 }
 
 /** Row indices: 16-bit when the data has at most 65,536 rows. */
@@ -112,6 +114,8 @@ export class TreeGrower {
   private readonly stackSum: Float64Array;
   private readonly stackWeight: Float64Array;
   private readonly stackHistogram: Int32Array;
+  /** 1 + the parent of a waiting right child; 0 for a left child (see outRight). */
+  private readonly stackParent: Int32Array;
 
   // The small-node arrays: local id i stands for a row of the subtree being grown.
   /** Per local id: weight * centered target, weight. */
@@ -136,6 +140,7 @@ export class TreeGrower {
   private readonly localWeight: Float64Array;
   /** Which of keyBuffers holds the waiting node's keys. */
   private readonly localBuffer: Uint8Array;
+  private readonly localParent: Int32Array;
 
   private readonly featureOrder: Int32Array;
   private orderNext = 0;
@@ -145,6 +150,11 @@ export class TreeGrower {
 
   private readonly outFeature: Int16Array;
   private readonly outValue: Float32Array;
+  /**
+   * outRight[1 + node]: the right child of split node `node`. A node writes its index at its
+   * parent's slot when it is the right child, and at slot 0 otherwise: no branch on which it is.
+   */
+  private readonly outRight: Int32Array;
   private nodes = 0;
   private importance = new Float64Array(0);
   private rng: TreeRng = new TreeRng(0, 0);
@@ -200,6 +210,7 @@ export class TreeGrower {
     this.stackSum = new Float64Array(n + 2);
     this.stackWeight = new Float64Array(n + 2);
     this.stackHistogram = new Int32Array(n + 2);
+    this.stackParent = new Int32Array(n + 2);
 
     const local = LOCAL_ROWS;
     this.localStats = new Float64Array(2 * local);
@@ -219,6 +230,7 @@ export class TreeGrower {
     this.localSum = new Float64Array(local + 2);
     this.localWeight = new Float64Array(local + 2);
     this.localBuffer = new Uint8Array(local + 2);
+    this.localParent = new Int32Array(local + 2);
 
     this.featureOrder = new Int32Array(nFeatures);
     const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -227,6 +239,7 @@ export class TreeGrower {
     }
     this.outFeature = new Int16Array(2 * n + 1);
     this.outValue = new Float32Array(2 * n + 1);
+    this.outRight = new Int32Array(2 * n + 2);
   }
 
   /** Grows tree `treeIndex` of the forest: its bootstrap and every split come from (seed, treeIndex). */
@@ -259,6 +272,7 @@ export class TreeGrower {
     this.stackSum[0] = sum;
     this.stackWeight[0] = weight;
     this.stackHistogram[0] = drawn > LOCAL_ROWS ? this.buildHistogram(0, drawn) : -1;
+    this.stackParent[0] = 0;
     let top = 1;
     while (top > 0) {
       top--;
@@ -268,11 +282,13 @@ export class TreeGrower {
       const nodeSum = this.stackSum[top];
       const nodeWeight = this.stackWeight[top];
       const slot = this.stackHistogram[top];
+      const parent = this.stackParent[top];
       if (slot < 0) {
-        this.growLocal(start, end, depth, nodeSum, nodeWeight);
+        this.growLocal(start, end, depth, nodeSum, nodeWeight, parent);
         continue;
       }
       const node = this.nodes++;
+      this.outRight[parent] = node;
       const count = end - start;
       const histogram = this.histograms[slot];
       const found =
@@ -319,6 +335,7 @@ export class TreeGrower {
       this.stackSum[top] = nodeSum - sumLeft;
       this.stackWeight[top] = nodeWeight - weightLeft;
       this.stackHistogram[top] = leftIsSmaller ? largeSlot : smallSlot;
+      this.stackParent[top] = 1 + node;
       top++;
       this.stackStart[top] = start;
       this.stackEnd[top] = mid;
@@ -326,6 +343,7 @@ export class TreeGrower {
       this.stackSum[top] = sumLeft;
       this.stackWeight[top] = weightLeft;
       this.stackHistogram[top] = leftIsSmaller ? smallSlot : largeSlot;
+      this.stackParent[top] = 0;
       top++;
     }
     const nodes = this.nodes;
@@ -333,6 +351,7 @@ export class TreeGrower {
       feature: this.outFeature.subarray(0, nodes),
       value: this.outValue.subarray(0, nodes),
       importance: this.importance,
+      right: this.outRight.subarray(1, nodes + 1),
     };
   }
 
@@ -568,17 +587,26 @@ export class TreeGrower {
   // ---- Small nodes: node-local arrays ----
 
   /** Grows the whole subtree of the node rows[start..end) from node-local arrays. */
-  private growLocal(start: number, end: number, depth: number, sum: number, weight: number): void {
+  private growLocal(
+    start: number,
+    end: number,
+    depth: number,
+    sum: number,
+    weight: number,
+    parent: number,
+  ): void {
     const n = end - start;
     this.keys = this.keyBuffers[0];
     this.loadLocal(start, n);
-    const { localStart, localEnd, localDepth, localSum, localWeight, localBuffer } = this;
+    const { localStart, localEnd, localDepth, localSum, localWeight, localBuffer, localParent } =
+      this;
     localStart[0] = 0;
     localEnd[0] = n;
     localDepth[0] = depth;
     localSum[0] = sum;
     localWeight[0] = weight;
     localBuffer[0] = 0;
+    localParent[0] = parent;
     let top = 1;
     while (top > 0) {
       top--;
@@ -590,6 +618,7 @@ export class TreeGrower {
       let buffer = localBuffer[top];
       this.keys = this.keyBuffers[buffer];
       const node = this.nodes++;
+      this.outRight[localParent[top]] = node;
       const count = e - s;
       const found =
         count >= this.minSplit &&
@@ -626,6 +655,7 @@ export class TreeGrower {
       localSum[top] = nodeSum - sumLeft;
       localWeight[top] = nodeWeight - weightLeft;
       localBuffer[top] = buffer;
+      localParent[top] = 1 + node;
       top++;
       localStart[top] = s;
       localEnd[top] = mid;
@@ -633,6 +663,7 @@ export class TreeGrower {
       localSum[top] = sumLeft;
       localWeight[top] = weightLeft;
       localBuffer[top] = buffer;
+      localParent[top] = 0;
       top++;
     }
   }

@@ -160,7 +160,7 @@ export function sharedGrower(shared: SharedTraining): TreeGrower {
 export function growWalkTree(grower: TreeGrower, tree: number): WalkTree {
   const grown = grower.grow(tree);
   return {
-    walk: treeWalk(grown.feature, grown.value, grower.nFeatures),
+    walk: treeWalk(grown.feature, grown.value, grown.right, grower.nFeatures),
     importance: grown.importance,
   };
 }
