@@ -151,16 +151,26 @@ export function takeTree(shared: SharedTraining): number {
   return tree < shared.treeEnd ? tree : -1;
 }
 
+/** One thread's tree grower, with treeWalk's scratch space. */
+export interface SharedGrower {
+  grower: TreeGrower;
+  walkScratch: Int32Array;
+}
+
 /** A grower on the shared data, once every feature has been binned. */
-export function sharedGrower(shared: SharedTraining): TreeGrower {
-  return new TreeGrower(binnedData(shared), shared.params);
+export function sharedGrower(shared: SharedTraining): SharedGrower {
+  return {
+    grower: new TreeGrower(binnedData(shared), shared.params),
+    // A tree has at most 2 * nRows - 1 nodes.
+    walkScratch: new Int32Array(4 * shared.nRows),
+  };
 }
 
 /** Grows tree `tree` and turns it into the forest's walk records (see treeWalk). */
-export function growWalkTree(grower: TreeGrower, tree: number): WalkTree {
+export function growWalkTree({ grower, walkScratch }: SharedGrower, tree: number): WalkTree {
   const grown = grower.grow(tree);
   return {
-    walk: treeWalk(grown.feature, grown.value, grown.right, grower.nFeatures),
+    walk: treeWalk(grown.feature, grown.value, grown.right, grower.nFeatures, walkScratch),
     importance: grown.importance,
   };
 }
