@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { ForestParams } from "./params.ts";
 import { bootstrapCounts, TreeRng } from "./rng.ts";
-import { featureBits, fillWalk, storedFromWalk } from "./walk.ts";
+import { featureBits, fillWalk, storedFromWalk, type WalkTree } from "./walk.ts";
 
 export type { WalkTree } from "./walk.ts";
 
@@ -133,11 +133,13 @@ export class Forest implements ForestPredictor {
         `${this.treeImportances.length} importances for ${this.nTrees} trees of ${this.nFeatures} features`,
       );
     }
-    if (walk.byteLength !== (treeOffsets[this.nTrees] + 1) * 8) {
+    // The buffer may have room to spare after the padding leaf (see WalkAssembler).
+    const records = treeOffsets[this.nTrees] + 1;
+    if (walk.byteLength < records * 8) {
       throw new Error("the trees' offsets and node records disagree on the number of nodes");
     }
-    this.walkInt = new Int32Array(walk);
-    this.walkFloat = new Float32Array(walk);
+    this.walkInt = new Int32Array(walk, 0, 2 * records);
+    this.walkFloat = new Float32Array(walk, 0, 2 * records);
     const padding = treeOffsets[this.nTrees];
     this.walkInt[2 * padding] = this.nFeatures;
     this.walkFloat[2 * padding + 1] = 0;
@@ -415,6 +417,63 @@ export function forestFromWalks(
     treeImportances.set(tree.importance, t * info.nFeatures);
   });
   return new Forest(info, walk.buffer, treeOffsets, treeImportances);
+}
+
+/**
+ * Builds a forest from per-tree walk records that come in one at a time, in any order, as training
+ * grows them: each tree is copied into the forest's buffer as soon as every tree before it is in,
+ * so that little copying is left once the last tree is in. The buffer is sized from the first
+ * tree, with room to spare (memory never written is never touched, so costs only address space);
+ * should the trees outgrow it, forest() copies them all instead, like forestFromWalks.
+ */
+export class WalkAssembler {
+  private readonly trees: (WalkTree | undefined)[];
+  private readonly treeOffsets: Int32Array;
+  private buffer: Uint8Array | undefined;
+  /** Trees 0..placed-1 are in the buffer. */
+  private placed = 0;
+  private outgrown = false;
+  private readonly nTrees: number;
+
+  constructor(nTrees: number) {
+    this.nTrees = nTrees;
+    this.trees = new Array(nTrees).fill(undefined);
+    this.treeOffsets = new Int32Array(nTrees + 1);
+  }
+
+  /** Takes tree t (0-based among this forest's trees). */
+  add(t: number, tree: WalkTree): void {
+    const { trees, treeOffsets, nTrees } = this;
+    trees[t] = tree;
+    for (let next = trees[this.placed]; next !== undefined && !this.outgrown; ) {
+      const at = treeOffsets[this.placed];
+      const end = at + next.walk.byteLength / 8;
+      // Trees of one forest are much alike: room for a quarter more nodes than the first one times
+      // the number of trees, and the padding leaf.
+      this.buffer ??= new Uint8Array((Math.ceil(end * nTrees * 1.25) + 1) * 8);
+      if ((end + 1) * 8 > this.buffer.byteLength) {
+        this.outgrown = true;
+        this.buffer = undefined;
+        break;
+      }
+      this.buffer.set(new Uint8Array(next.walk), at * 8);
+      treeOffsets[++this.placed] = end;
+      next = this.placed < nTrees ? trees[this.placed] : undefined;
+    }
+  }
+
+  /** The forest, once every tree is in. */
+  forest(info: ForestInfo): Forest {
+    const trees = this.trees.map((tree, t) => {
+      if (tree === undefined) throw new Error(`WalkAssembler: tree ${t} is missing`);
+      return tree;
+    });
+    if (this.buffer === undefined || this.placed < this.nTrees) return forestFromWalks(info, trees);
+    const treeImportances = new Float64Array(this.nTrees * info.nFeatures);
+    for (let t = 0; t < this.nTrees; t++)
+      treeImportances.set(trees[t].importance, t * info.nFeatures);
+    return new Forest(info, this.buffer.buffer as ArrayBuffer, this.treeOffsets, treeImportances);
+  }
 }
 
 /** Concatenates shards (trained with the same data, params and seed) in tree order; they must be contiguous. */
