@@ -83,9 +83,83 @@ export function binOf(edges: Float32Array, value: number): number {
   return base + +(edges[base] < value);
 }
 
+/** Float64 words are little-endian (the low 32 bits first) on this machine. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** Digit `digit` (0 the lowest) of 11 bits of the unsigned 64-bit integer high:low. */
+function radixDigit(digit: number, low: number, high: number): number {
+  const shift = 11 * digit;
+  if (shift >= 32) return (high >>> (shift - 32)) & 0x7ff;
+  if (shift + 11 <= 32) return (low >>> shift) & 0x7ff;
+  return ((low >>> shift) | (high << (32 - shift))) & 0x7ff;
+}
+
+/**
+ * Sorts values ascending (none may be NaN), exactly as Float64Array.prototype.sort does (-0 before
+ * 0), with `spare` (as many values) as scratch. A least significant digit radix sort on the
+ * values' bits, 11 at a time: a few passes without a branch on the data, where a comparison sort
+ * mispredicts about every other comparison (it takes several times longer on a continuous feature).
+ */
+export function sortFloat64(values: Float64Array, spare: Float64Array): void {
+  const n = values.length;
+  if (!LITTLE_ENDIAN || spare.length < n) {
+    values.sort();
+    return;
+  }
+  let from = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+  let to = new Uint32Array(spare.buffer, spare.byteOffset, 2 * n);
+  // As unsigned 64-bit integers, the bits order like the values once negatives have all their bits
+  // flipped and the others their sign bit. One pass also counts the values of all six digits.
+  const counts = new Int32Array(6 * 2048);
+  for (let i = 0; i < 2 * n; i += 2) {
+    const negative = from[i + 1] >> 31;
+    const low = (from[i] ^ negative) >>> 0;
+    const high = (from[i + 1] ^ (negative | 0x80000000)) >>> 0;
+    from[i] = low;
+    from[i + 1] = high;
+    counts[radixDigit(0, low, high)]++;
+    counts[2048 + radixDigit(1, low, high)]++;
+    counts[4096 + radixDigit(2, low, high)]++;
+    counts[6144 + radixDigit(3, low, high)]++;
+    counts[8192 + radixDigit(4, low, high)]++;
+    counts[10240 + radixDigit(5, low, high)]++;
+  }
+  for (let digit = 0; digit < 6; digit++) {
+    const base = digit * 2048;
+    // A digit that all values share leaves the order as it is.
+    let position = 0;
+    let shared = false;
+    for (let d = base; d < base + 2048; d++) {
+      const inBucket = counts[d];
+      shared ||= inBucket === n;
+      counts[d] = position;
+      position += inBucket;
+    }
+    if (shared) continue;
+    for (let i = 0; i < 2 * n; i += 2) {
+      const low = from[i];
+      const high = from[i + 1];
+      const at = 2 * counts[base + radixDigit(digit, low, high)]++;
+      to[at] = low;
+      to[at + 1] = high;
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  const out = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+  for (let i = 0; i < 2 * n; i += 2) {
+    const high = from[i + 1];
+    // A clear sign bit marks a negative value, all of whose bits were flipped.
+    const negative = ~high >> 31;
+    out[i] = from[i] ^ negative;
+    out[i + 1] = high ^ (negative | 0x80000000);
+  }
+}
+
 /**
  * Bins feature f of a row-major matrix: returns its edges and writes each row's bin to the
- * row-major bins[row * nFeatures + f]. `scratch` (2 * nRows values) may be reused from feature
+ * row-major bins[row * nFeatures + f]. `scratch` (3 * nRows values) may be reused from feature
  * to feature: fresh memory costs a page fault per 4 KiB on first touch.
  */
 export function binFeature(
@@ -95,13 +169,14 @@ export function binFeature(
   f: number,
   maxBins: number,
   bins: Uint8Array | Uint16Array,
-  scratch: Float64Array = new Float64Array(2 * nRows),
+  scratch: Float64Array = new Float64Array(3 * nRows),
 ): Float32Array {
   const column = scratch.subarray(0, nRows);
   const sorted = scratch.subarray(nRows, 2 * nRows);
   for (let i = 0; i < nRows; i++) column[i] = x[i * nFeatures + f];
   sorted.set(column);
-  const edges = sortedBinEdges(sorted.sort(), maxBins);
+  sortFloat64(sorted, scratch.subarray(2 * nRows, 3 * nRows));
+  const edges = sortedBinEdges(sorted, maxBins);
   for (let i = 0; i < nRows; i++) bins[i * nFeatures + f] = binOf(edges, column[i]);
   return edges;
 }

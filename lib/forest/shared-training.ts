@@ -71,7 +71,7 @@ export function binSharedFeatures(shared: SharedTraining): void {
   const bins = binsView(shared);
   const allEdges = new Float32Array(shared.edges);
   const counts = new Int32Array(shared.counts);
-  const scratch = new Float64Array(2 * nRows);
+  const scratch = new Float64Array(3 * nRows);
   for (
     let f = Atomics.add(counts, nFeatures + 1, 1);
     f < nFeatures;
