@@ -64,7 +64,7 @@ describe("featureBinEdges", () => {
 });
 
 describe("sortFloat64", () => {
-  it("orders values exactly as Float64Array.prototype.sort does", () => {
+  it("orders values exactly as Float64Array.prototype.sort does, rows along", () => {
     let state = 5;
     const random = () => {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -84,8 +84,12 @@ describe("sortFloat64", () => {
     ];
     for (const values of cases) {
       const sorted = Float64Array.from(values);
-      sortFloat64(sorted, new Float64Array(values.length));
+      const rows = Int32Array.from(values, (_, i) => i);
+      const n = values.length;
+      sortFloat64(sorted, rows, new Float64Array(n), new Int32Array(n));
       const expected = Float64Array.from(values).sort();
+      // Each row moved with its value.
+      expect(Float64Array.from(rows, (row) => values[row])).toEqual(sorted);
       expect(Array.from(sorted, (v) => Object.is(v, -0))).toEqual(
         Array.from(expected, (v) => Object.is(v, -0)),
       );

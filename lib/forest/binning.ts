@@ -83,8 +83,9 @@ export function binOf(edges: Float32Array, value: number): number {
   return base + +(edges[base] < value);
 }
 
-/** Float64 words are little-endian (the low 32 bits first) on this machine. */
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Where the low and high 32 bits of a float64 are among its two Uint32 words on this machine. */
+const LOW = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 0 : 1;
+const HIGH = 1 - LOW;
 
 /** Digit `digit` (0 the lowest) of 11 bits of the unsigned 64-bit integer high:low. */
 function radixDigit(digit: number, low: number, high: number): number {
@@ -96,27 +97,31 @@ function radixDigit(digit: number, low: number, high: number): number {
 
 /**
  * Sorts values ascending (none may be NaN), exactly as Float64Array.prototype.sort does (-0 before
- * 0), with `spare` (as many values) as scratch. A least significant digit radix sort on the
- * values' bits, 11 at a time: a few passes without a branch on the data, where a comparison sort
- * mispredicts about every other comparison (it takes several times longer on a continuous feature).
+ * 0), and moves rows[i] along with values[i]; spare and spareRows (as long) are scratch. A least
+ * significant digit radix sort on the values' bits, 11 at a time: a few passes without a branch
+ * on the data, where a comparison sort mispredicts about every other comparison (it takes three
+ * times longer on a continuous feature).
  */
-export function sortFloat64(values: Float64Array, spare: Float64Array): void {
+export function sortFloat64(
+  values: Float64Array,
+  rows: Int32Array,
+  spare: Float64Array,
+  spareRows: Int32Array,
+): void {
   const n = values.length;
-  if (!LITTLE_ENDIAN || spare.length < n) {
-    values.sort();
-    return;
-  }
   let from = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
   let to = new Uint32Array(spare.buffer, spare.byteOffset, 2 * n);
+  let fromRows = rows;
+  let toRows = spareRows;
   // As unsigned 64-bit integers, the bits order like the values once negatives have all their bits
   // flipped and the others their sign bit. One pass also counts the values of all six digits.
   const counts = new Int32Array(6 * 2048);
-  for (let i = 0; i < 2 * n; i += 2) {
-    const negative = from[i + 1] >> 31;
-    const low = (from[i] ^ negative) >>> 0;
-    const high = (from[i + 1] ^ (negative | 0x80000000)) >>> 0;
-    from[i] = low;
-    from[i + 1] = high;
+  for (let i = 0; i < n; i++) {
+    const negative = from[2 * i + HIGH] >> 31;
+    const low = (from[2 * i + LOW] ^ negative) >>> 0;
+    const high = (from[2 * i + HIGH] ^ (negative | 0x80000000)) >>> 0;
+    from[2 * i + LOW] = low;
+    from[2 * i + HIGH] = high;
     counts[radixDigit(0, low, high)]++;
     counts[2048 + radixDigit(1, low, high)]++;
     counts[4096 + radixDigit(2, low, high)]++;
@@ -136,31 +141,46 @@ export function sortFloat64(values: Float64Array, spare: Float64Array): void {
       position += inBucket;
     }
     if (shared) continue;
-    for (let i = 0; i < 2 * n; i += 2) {
-      const low = from[i];
-      const high = from[i + 1];
-      const at = 2 * counts[base + radixDigit(digit, low, high)]++;
-      to[at] = low;
-      to[at + 1] = high;
+    for (let i = 0; i < n; i++) {
+      const low = from[2 * i + LOW];
+      const high = from[2 * i + HIGH];
+      const at = counts[base + radixDigit(digit, low, high)]++;
+      to[2 * at + LOW] = low;
+      to[2 * at + HIGH] = high;
+      toRows[at] = fromRows[i];
     }
-    const swap = from;
-    from = to;
-    to = swap;
+    [from, to] = [to, from];
+    [fromRows, toRows] = [toRows, fromRows];
   }
   const out = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
-  for (let i = 0; i < 2 * n; i += 2) {
-    const high = from[i + 1];
+  for (let i = 0; i < n; i++) {
+    const high = from[2 * i + HIGH];
     // A clear sign bit marks a negative value, all of whose bits were flipped.
     const negative = ~high >> 31;
-    out[i] = from[i] ^ negative;
-    out[i + 1] = high ^ (negative | 0x80000000);
+    out[2 * i + LOW] = from[2 * i + LOW] ^ negative;
+    out[2 * i + HIGH] = high ^ (negative | 0x80000000);
+  }
+  if (fromRows !== rows) rows.set(fromRows);
+}
+
+/** binFeature's scratch space, reused from feature to feature: fresh memory costs a page fault per 4 KiB. */
+export class BinningScratch {
+  readonly values: Float64Array;
+  readonly spareValues: Float64Array;
+  readonly rows: Int32Array;
+  readonly spareRows: Int32Array;
+
+  constructor(nRows: number) {
+    this.values = new Float64Array(nRows);
+    this.spareValues = new Float64Array(nRows);
+    this.rows = new Int32Array(nRows);
+    this.spareRows = new Int32Array(nRows);
   }
 }
 
 /**
  * Bins feature f of a row-major matrix: returns its edges and writes each row's bin to the
- * row-major bins[row * nFeatures + f]. `scratch` (3 * nRows values) may be reused from feature
- * to feature: fresh memory costs a page fault per 4 KiB on first touch.
+ * row-major bins[row * nFeatures + f].
  */
 export function binFeature(
   x: Float64Array,
@@ -169,14 +189,21 @@ export function binFeature(
   f: number,
   maxBins: number,
   bins: Uint8Array | Uint16Array,
-  scratch: Float64Array = new Float64Array(3 * nRows),
+  scratch: BinningScratch = new BinningScratch(nRows),
 ): Float32Array {
-  const column = scratch.subarray(0, nRows);
-  const sorted = scratch.subarray(nRows, 2 * nRows);
-  for (let i = 0; i < nRows; i++) column[i] = x[i * nFeatures + f];
-  sorted.set(column);
-  sortFloat64(sorted, scratch.subarray(2 * nRows, 3 * nRows));
-  const edges = sortedBinEdges(sorted, maxBins);
-  for (let i = 0; i < nRows; i++) bins[i * nFeatures + f] = binOf(edges, column[i]);
+  const { values, rows } = scratch;
+  for (let i = 0; i < nRows; i++) {
+    values[i] = x[i * nFeatures + f];
+    rows[i] = i;
+  }
+  sortFloat64(values, rows, scratch.spareValues, scratch.spareRows);
+  const edges = sortedBinEdges(values, maxBins);
+  // In value order the bins only go up: a row's bin is the number of edges below its value (as
+  // binOf finds it), with no search.
+  let bin = 0;
+  for (let i = 0; i < nRows; i++) {
+    while (bin < edges.length && edges[bin] < values[i]) bin++;
+    bins[rows[i] * nFeatures + f] = bin;
+  }
   return edges;
 }

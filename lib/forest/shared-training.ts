@@ -2,7 +2,7 @@
 // features into it in parallel, then every thread grows trees on all of it, taking tree indices
 // from a shared counter until none are left.
 
-import { binFeature } from "./binning.ts";
+import { BinningScratch, binFeature } from "./binning.ts";
 import type { Dataset } from "./forest.ts";
 import { type BinnedData, TreeGrower } from "./grow.ts";
 import type { ForestParams } from "./params.ts";
@@ -71,7 +71,7 @@ export function binSharedFeatures(shared: SharedTraining): void {
   const bins = binsView(shared);
   const allEdges = new Float32Array(shared.edges);
   const counts = new Int32Array(shared.counts);
-  const scratch = new Float64Array(3 * nRows);
+  const scratch = new BinningScratch(nRows);
   for (
     let f = Atomics.add(counts, nFeatures + 1, 1);
     f < nFeatures;
