@@ -314,7 +314,7 @@ describe("WalkAssembler", () => {
 
   it("builds the same forest from trees coming in any order", async () => {
     const { forest, trees } = await walks({ nEstimators: 9 });
-    const assembler = new WalkAssembler(trees.length);
+    const assembler = new WalkAssembler(trees.length, forest.nFeatures);
     for (const t of [3, 1, 0, 2, 8, 5, 4, 7, 6]) assembler.add(t, trees[t]);
     const assembled = assembler.forest(forest);
     expect(serializeForest(assembled)).toEqual(serializeForest(forest));
@@ -323,12 +323,12 @@ describe("WalkAssembler", () => {
     );
   });
 
-  it("copies the trees at the end when they outgrow the room the first tree suggested", async () => {
+  it("grows its buffer when the trees outgrow the room the first tree suggested", async () => {
     // A stump first, then fully grown trees: far more nodes than the first tree suggests.
     const stumps = await walks({ nEstimators: 2, maxDepth: 1 });
     const { trees } = await walks({ nEstimators: 4 });
     const mixed = [stumps.trees[0], ...trees];
-    const assembler = new WalkAssembler(mixed.length);
+    const assembler = new WalkAssembler(mixed.length, 4);
     mixed.forEach((tree, t) => {
       assembler.add(t, tree);
     });
@@ -336,5 +336,13 @@ describe("WalkAssembler", () => {
     expect(serializeForest(assembler.forest(info))).toEqual(
       serializeForest(forestFromWalks(info, mixed)),
     );
+  });
+
+  it("refuses to build a forest with a tree missing", async () => {
+    const { forest, trees } = await walks({ nEstimators: 3 });
+    const assembler = new WalkAssembler(3, 4);
+    assembler.add(0, trees[0]);
+    assembler.add(2, trees[2]);
+    expect(() => assembler.forest(forest)).toThrow("WalkAssembler: tree 1 of 3 is missing");
   });
 });

@@ -422,57 +422,64 @@ export function forestFromWalks(
 /**
  * Builds a forest from per-tree walk records that come in one at a time, in any order, as training
  * grows them: each tree is copied into the forest's buffer as soon as every tree before it is in,
- * so that little copying is left once the last tree is in. The buffer is sized from the first
- * tree, with room to spare (memory never written is never touched, so costs only address space);
- * should the trees outgrow it, forest() copies them all instead, like forestFromWalks.
+ * so that little copying is left once the last tree is in, and then let go of, so that its memory
+ * serves the trees still to grow (fresh memory costs a page fault per 4 KiB on first touch). The
+ * buffer is sized from the first tree, with room to spare (memory never written is never touched,
+ * so costs only address space), and grows should the trees outgrow it.
  */
 export class WalkAssembler {
-  private readonly trees: (WalkTree | undefined)[];
+  private readonly nTrees: number;
+  private readonly nFeatures: number;
+  /** The walk records of trees that came in before some tree ahead of them. */
+  private readonly waiting: (ArrayBuffer | undefined)[];
   private readonly treeOffsets: Int32Array;
-  private buffer: Uint8Array | undefined;
+  private readonly treeImportances: Float64Array;
+  private buffer = new Uint8Array(0);
   /** Trees 0..placed-1 are in the buffer. */
   private placed = 0;
-  private outgrown = false;
-  private readonly nTrees: number;
 
-  constructor(nTrees: number) {
+  constructor(nTrees: number, nFeatures: number) {
     this.nTrees = nTrees;
-    this.trees = new Array(nTrees).fill(undefined);
+    this.nFeatures = nFeatures;
+    this.waiting = new Array(nTrees).fill(undefined);
     this.treeOffsets = new Int32Array(nTrees + 1);
+    this.treeImportances = new Float64Array(nTrees * nFeatures);
   }
 
   /** Takes tree t (0-based among this forest's trees). */
   add(t: number, tree: WalkTree): void {
-    const { trees, treeOffsets, nTrees } = this;
-    trees[t] = tree;
-    for (let next = trees[this.placed]; next !== undefined && !this.outgrown; ) {
+    const { waiting, treeOffsets, nTrees } = this;
+    this.treeImportances.set(tree.importance, t * this.nFeatures);
+    waiting[t] = tree.walk;
+    for (let walk = waiting[this.placed]; walk !== undefined; walk = waiting[this.placed]) {
+      waiting[this.placed] = undefined;
       const at = treeOffsets[this.placed];
-      const end = at + next.walk.byteLength / 8;
-      // Trees of one forest are much alike: room for a quarter more nodes than the first one times
-      // the number of trees, and the padding leaf.
-      this.buffer ??= new Uint8Array((Math.ceil(end * nTrees * 1.25) + 1) * 8);
+      const end = at + walk.byteLength / 8;
+      // Room for the nodes and the padding leaf. Trees of one forest are much alike: a quarter
+      // more than the trees so far suggest.
       if ((end + 1) * 8 > this.buffer.byteLength) {
-        this.outgrown = true;
-        this.buffer = undefined;
-        break;
+        const nodes = Math.ceil(((end * nTrees) / (this.placed + 1)) * 1.25);
+        const grown = new Uint8Array((Math.max(nodes, end) + 1) * 8);
+        grown.set(this.buffer.subarray(0, at * 8));
+        this.buffer = grown;
       }
-      this.buffer.set(new Uint8Array(next.walk), at * 8);
+      this.buffer.set(new Uint8Array(walk), at * 8);
       treeOffsets[++this.placed] = end;
-      next = this.placed < nTrees ? trees[this.placed] : undefined;
+      if (this.placed === nTrees) break;
     }
   }
 
   /** The forest, once every tree is in. */
   forest(info: ForestInfo): Forest {
-    const trees = this.trees.map((tree, t) => {
-      if (tree === undefined) throw new Error(`WalkAssembler: tree ${t} is missing`);
-      return tree;
-    });
-    if (this.buffer === undefined || this.placed < this.nTrees) return forestFromWalks(info, trees);
-    const treeImportances = new Float64Array(this.nTrees * info.nFeatures);
-    for (let t = 0; t < this.nTrees; t++)
-      treeImportances.set(trees[t].importance, t * info.nFeatures);
-    return new Forest(info, this.buffer.buffer as ArrayBuffer, this.treeOffsets, treeImportances);
+    if (this.placed < this.nTrees) {
+      throw new Error(`WalkAssembler: tree ${this.placed} of ${this.nTrees} is missing`);
+    }
+    return new Forest(
+      info,
+      this.buffer.buffer as ArrayBuffer,
+      this.treeOffsets,
+      this.treeImportances,
+    );
   }
 }
 

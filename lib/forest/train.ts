@@ -122,7 +122,7 @@ export async function trainForest(
     { length: Math.min(requested, total) - 1 },
     () => new Worker(new URL("./worker.ts", import.meta.url), { env: workerEnv() }),
   );
-  const trees = new WalkAssembler(total);
+  const trees = new WalkAssembler(total, nFeatures);
   let done = 0;
   let failure: unknown;
   // Settles when every tree is in, or with the first failure of any thread or of onProgress.
