@@ -49,9 +49,7 @@ function sortedBinEdges(sorted: Float64Array, maxBins: number): Float32Array {
     const edge = separatingFloat32(a, b);
     if (edge !== null && (edges.length === 0 || edge > edges[edges.length - 1])) edges.push(edge);
   };
-  let distinct = n === 0 ? 0 : 1;
-  for (let i = 1; i < n && distinct <= maxBins; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
-  if (distinct <= maxBins) {
+  if (!moreDistinctThan(sorted, maxBins)) {
     for (let i = 1; i < n; i++) if (sorted[i] !== sorted[i - 1]) push(sorted[i - 1], sorted[i]);
   } else {
     let last = -1;
@@ -65,6 +63,15 @@ function sortedBinEdges(sorted: Float64Array, maxBins: number): Float32Array {
     }
   }
   return Float32Array.from(edges);
+}
+
+/** Whether sorted holds more than `limit` distinct values. (A loop on its own: see binFeature.) */
+function moreDistinctThan(sorted: Float64Array, limit: number): boolean {
+  let distinct = sorted.length === 0 ? 0 : 1;
+  for (let i = 1; i < sorted.length && distinct <= limit; i++) {
+    if (sorted[i] !== sorted[i - 1]) distinct++;
+  }
+  return distinct > limit;
 }
 
 /** The bin of a value: the first edge it does not exceed, or the open last bin. */
@@ -219,7 +226,8 @@ export class BinningScratch {
 
 /**
  * Bins feature f of a row-major matrix: returns its edges and writes each row's bin to the
- * row-major bins[row * nFeatures + f].
+ * row-major bins[row * nFeatures + f]. (Its loops are functions of their own, as in
+ * TreeGrower.partitionLeft: this runs while the code is cold.)
  */
 export function binFeature(
   x: Float64Array,
@@ -231,18 +239,43 @@ export function binFeature(
   scratch: BinningScratch = new BinningScratch(nRows),
 ): Float32Array {
   const { values, rows } = scratch;
+  readColumn(x, nRows, nFeatures, f, values, rows);
+  sortFloat64(values, rows, scratch.spareValues, scratch.spareRows);
+  const edges = sortedBinEdges(values, maxBins);
+  writeBins(values, rows, edges, nFeatures, f, bins);
+  return edges;
+}
+
+/** Feature f's values, and the row of each. */
+function readColumn(
+  x: Float64Array,
+  nRows: number,
+  nFeatures: number,
+  f: number,
+  values: Float64Array,
+  rows: Int32Array,
+): void {
   for (let i = 0; i < nRows; i++) {
     values[i] = x[i * nFeatures + f];
     rows[i] = i;
   }
-  sortFloat64(values, rows, scratch.spareValues, scratch.spareRows);
-  const edges = sortedBinEdges(values, maxBins);
-  // In value order the bins only go up: a row's bin is the number of edges below its value (as
-  // binOf finds it), with no search.
+}
+
+/**
+ * Writes the bins of rows in value order: they only go up, a row's bin being the number of edges
+ * below its value (as binOf finds it), so there is nothing to search.
+ */
+function writeBins(
+  values: Float64Array,
+  rows: Int32Array,
+  edges: Float32Array,
+  nFeatures: number,
+  f: number,
+  bins: Uint8Array | Uint16Array,
+): void {
   let bin = 0;
-  for (let i = 0; i < nRows; i++) {
+  for (let i = 0; i < values.length; i++) {
     while (bin < edges.length && edges[bin] < values[i]) bin++;
     bins[rows[i] * nFeatures + f] = bin;
   }
-  return edges;
 }
