@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { binOf, featureBinEdges, separatingFloat32 } from "./binning.ts";
+import { binOf, featureBinEdges, separatingFloat32, sortFloat64 } from "./binning.ts";
 
 describe("separatingFloat32", () => {
   it("returns a float32 between two values, or null when float32 cannot tell them apart", () => {
@@ -60,5 +60,40 @@ describe("featureBinEdges", () => {
 
   it("keeps one bin for a constant feature", () => {
     expect(featureBinEdges(Float64Array.from([7, 7, 7]), 255).length).toBe(0);
+  });
+});
+
+describe("sortFloat64", () => {
+  it("orders values exactly as Float64Array.prototype.sort does, rows along", () => {
+    let state = 5;
+    const random = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 4294967296;
+    };
+    const special = [3, -0, 0, -1e-300, 1e-300, -5, 5, Infinity, -Infinity, 0, -0, 2 ** -1074];
+    const cases = [
+      Float64Array.from(special),
+      // Magnitudes from 1e-20 to 1e20, both signs, and many repeats.
+      Float64Array.from(
+        { length: 5000 },
+        () => (random() - 0.5) * 10 ** Math.floor(random() * 40 - 20),
+      ),
+      Float64Array.from({ length: 3000 }, () => Math.floor(random() * 7) - 3),
+      Float64Array.from({ length: 1 }, () => -2.5),
+      new Float64Array(0),
+    ];
+    for (const values of cases) {
+      const sorted = Float64Array.from(values);
+      const rows = Int32Array.from(values, (_, i) => i);
+      const n = values.length;
+      sortFloat64(sorted, rows, new Float64Array(n), new Int32Array(n));
+      const expected = Float64Array.from(values).sort();
+      // Each row moved with its value.
+      expect(Float64Array.from(rows, (row) => values[row])).toEqual(sorted);
+      expect(Array.from(sorted, (v) => Object.is(v, -0))).toEqual(
+        Array.from(expected, (v) => Object.is(v, -0)),
+      );
+      expect(sorted).toEqual(expected);
+    }
   });
 });

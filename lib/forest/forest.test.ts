@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { featureBinEdges } from "./binning.ts";
-import { type Dataset, mergeForests, oobRmse } from "./forest.ts";
+import { type Dataset, forestFromWalks, mergeForests, oobRmse, WalkAssembler } from "./forest.ts";
 import { serializeForest } from "./model-file.ts";
 import { DEFAULT_FOREST_PARAMS, type ForestParams } from "./params.ts";
 import { trainForest } from "./train.ts";
@@ -298,5 +298,51 @@ describe("oobRmse", () => {
     expect(() => oobRmse(forest, other)).toThrow(
       /is not the forest's training data .* pass the exact training data/,
     );
+  });
+});
+
+describe("WalkAssembler", () => {
+  /** The info and walk records of a trained forest, each tree in its own buffer. */
+  async function walks(overrides: Partial<ForestParams>) {
+    const forest = await trainForest(makeData(300, 4, noisy), params(overrides), { workers: 1 });
+    const trees = Array.from({ length: forest.nTrees }, (_, t) => {
+      const { walk, importance } = forest.walkTree(t);
+      return { walk: walk.slice().buffer, importance: importance.slice() };
+    });
+    return { forest, trees };
+  }
+
+  it("builds the same forest from trees coming in any order", async () => {
+    const { forest, trees } = await walks({ nEstimators: 9 });
+    const assembler = new WalkAssembler(trees.length, forest.nFeatures);
+    for (const t of [3, 1, 0, 2, 8, 5, 4, 7, 6]) assembler.add(t, trees[t]);
+    const assembled = assembler.forest(forest);
+    expect(serializeForest(assembled)).toEqual(serializeForest(forest));
+    expect(assembled.predict(makeData(50, 4, noisy, 5).x, 50)).toEqual(
+      forest.predict(makeData(50, 4, noisy, 5).x, 50),
+    );
+  });
+
+  it("grows its buffer when the trees outgrow the room the first tree suggested", async () => {
+    // A stump first, then fully grown trees: far more nodes than the first tree suggests.
+    const stumps = await walks({ nEstimators: 2, maxDepth: 1 });
+    const { trees } = await walks({ nEstimators: 4 });
+    const mixed = [stumps.trees[0], ...trees];
+    const assembler = new WalkAssembler(mixed.length, 4);
+    mixed.forEach((tree, t) => {
+      assembler.add(t, tree);
+    });
+    const info = { ...stumps.forest, treeStart: 0 };
+    expect(serializeForest(assembler.forest(info))).toEqual(
+      serializeForest(forestFromWalks(info, mixed)),
+    );
+  });
+
+  it("refuses to build a forest with a tree missing", async () => {
+    const { forest, trees } = await walks({ nEstimators: 3 });
+    const assembler = new WalkAssembler(3, 4);
+    assembler.add(0, trees[0]);
+    assembler.add(2, trees[2]);
+    expect(() => assembler.forest(forest)).toThrow("WalkAssembler: tree 1 of 3 is missing");
   });
 });

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { ForestParams } from "./params.ts";
 import { bootstrapCounts, TreeRng } from "./rng.ts";
-import { featureBits, fillWalk, storedFromWalk } from "./walk.ts";
+import { featureBits, fillWalk, storedFromWalk, type WalkTree } from "./walk.ts";
 
 export type { WalkTree } from "./walk.ts";
 
@@ -138,11 +138,13 @@ export class Forest implements ForestPredictor {
         `${this.treeImportances.length} importances for ${this.nTrees} trees of ${this.nFeatures} features`,
       );
     }
-    if (walk.byteLength !== (treeOffsets[this.nTrees] + 1) * 8) {
+    // The buffer may have room to spare after the padding leaf (see WalkAssembler).
+    const records = treeOffsets[this.nTrees] + 1;
+    if (walk.byteLength < records * 8) {
       throw new Error("the trees' offsets and node records disagree on the number of nodes");
     }
-    this.walkInt = new Int32Array(walk);
-    this.walkFloat = new Float32Array(walk);
+    this.walkInt = new Int32Array(walk, 0, 2 * records);
+    this.walkFloat = new Float32Array(walk, 0, 2 * records);
     const padding = treeOffsets[this.nTrees];
     this.walkInt[2 * padding] = this.nFeatures;
     this.walkFloat[2 * padding + 1] = 0;
@@ -456,6 +458,70 @@ export function forestFromWalks(
     treeImportances.set(tree.importance, t * info.nFeatures);
   });
   return new Forest(info, walk.buffer, treeOffsets, treeImportances);
+}
+
+/**
+ * Builds a forest from per-tree walk records that come in one at a time, in any order, as training
+ * grows them: each tree is copied into the forest's buffer as soon as every tree before it is in,
+ * so that little copying is left once the last tree is in, and then let go of, so that its memory
+ * serves the trees still to grow (fresh memory costs a page fault per 4 KiB on first touch). The
+ * buffer is sized from the first tree, with room to spare (memory never written is never touched,
+ * so costs only address space), and grows should the trees outgrow it.
+ */
+export class WalkAssembler {
+  private readonly nTrees: number;
+  private readonly nFeatures: number;
+  /** The walk records of trees that came in before some tree ahead of them. */
+  private readonly waiting: (ArrayBuffer | undefined)[];
+  private readonly treeOffsets: Int32Array;
+  private readonly treeImportances: Float64Array;
+  private buffer = new Uint8Array(0);
+  /** Trees 0..placed-1 are in the buffer. */
+  private placed = 0;
+
+  constructor(nTrees: number, nFeatures: number) {
+    this.nTrees = nTrees;
+    this.nFeatures = nFeatures;
+    this.waiting = new Array(nTrees).fill(undefined);
+    this.treeOffsets = new Int32Array(nTrees + 1);
+    this.treeImportances = new Float64Array(nTrees * nFeatures);
+  }
+
+  /** Takes tree t (0-based among this forest's trees). */
+  add(t: number, tree: WalkTree): void {
+    const { waiting, treeOffsets, nTrees } = this;
+    this.treeImportances.set(tree.importance, t * this.nFeatures);
+    waiting[t] = tree.walk;
+    for (let walk = waiting[this.placed]; walk !== undefined; walk = waiting[this.placed]) {
+      waiting[this.placed] = undefined;
+      const at = treeOffsets[this.placed];
+      const end = at + walk.byteLength / 8;
+      // Room for the nodes and the padding leaf. Trees of one forest are much alike: a quarter
+      // more than the trees so far suggest.
+      if ((end + 1) * 8 > this.buffer.byteLength) {
+        const nodes = Math.ceil(((end * nTrees) / (this.placed + 1)) * 1.25);
+        const grown = new Uint8Array((Math.max(nodes, end) + 1) * 8);
+        grown.set(this.buffer.subarray(0, at * 8));
+        this.buffer = grown;
+      }
+      this.buffer.set(new Uint8Array(walk), at * 8);
+      treeOffsets[++this.placed] = end;
+      if (this.placed === nTrees) break;
+    }
+  }
+
+  /** The forest, once every tree is in. */
+  forest(info: ForestInfo): Forest {
+    if (this.placed < this.nTrees) {
+      throw new Error(`WalkAssembler: tree ${this.placed} of ${this.nTrees} is missing`);
+    }
+    return new Forest(
+      info,
+      this.buffer.buffer as ArrayBuffer,
+      this.treeOffsets,
+      this.treeImportances,
+    );
+  }
 }
 
 /** Concatenates shards (trained with the same data, params and seed) in tree order; they must be contiguous. */

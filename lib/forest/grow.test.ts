@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Dataset } from "./forest.ts";
-import { type BinnedData, LOCAL_ROWS, TreeGrower } from "./grow.ts";
+import { type BinnedData, type GrownTree, LOCAL_ROWS, TreeGrower } from "./grow.ts";
 import { DEFAULT_FOREST_PARAMS, type ForestParams, featuresPerSplit } from "./params.ts";
 import { bootstrapCounts, TreeRng } from "./rng.ts";
 import { binnedData, binSharedFeatures, createSharedTraining } from "./shared-training.ts";
@@ -180,6 +180,18 @@ function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
+/** The right child of each split of a preorder tree, found the slow way: after the left subtree. */
+function preorderRights(feature: number[]): number[] {
+  const subtreeEnd = (node: number): number =>
+    feature[node] < 0 ? node + 1 : subtreeEnd(subtreeEnd(node + 1));
+  return feature.flatMap((f, node) => (f < 0 ? [] : [subtreeEnd(node + 1)]));
+}
+
+/** The right children the grower reports for its splits. */
+function splitRights(tree: GrownTree): number[] {
+  return Array.from(tree.feature).flatMap((f, node) => (f < 0 ? [] : [tree.right[node]]));
+}
+
 describe("TreeGrower", () => {
   // 2048 rows draw about 1300 distinct rows: the root and the nodes below it down to LOCAL_ROWS
   // rows are split from histograms, the rest from node-local sorted keys.
@@ -201,6 +213,7 @@ describe("TreeGrower", () => {
       expect(reference.rootRows).toBeGreaterThan(4 * LOCAL_ROWS);
       expect(Array.from(tree.feature)).toEqual(reference.feature);
       expect(Array.from(tree.value)).toEqual(reference.value);
+      expect(splitRights(tree)).toEqual(preorderRights(reference.feature));
     }
   });
 
@@ -213,6 +226,7 @@ describe("TreeGrower", () => {
       const reference = referenceTree(data, params, t);
       expect(Array.from(tree.feature)).toEqual(reference.feature);
       expect(Array.from(tree.value)).toEqual(reference.value);
+      expect(splitRights(tree)).toEqual(preorderRights(reference.feature));
     }
   });
 });

@@ -55,6 +55,8 @@ export interface GrownTree {
   value: Float32Array;
   /** Weighted impurity decrease per feature, summed over the tree's splits. */
   importance: Float64Array;
+  /** The right child of each split node (leaves: unspecified), so that no one has to search for it. */
+  right: Int32Array;
 }
 
 /** Row indices: 16-bit when the data has at most 65,536 rows. */
@@ -112,6 +114,8 @@ export class TreeGrower {
   private readonly stackSum: Float64Array;
   private readonly stackWeight: Float64Array;
   private readonly stackHistogram: Int32Array;
+  /** 1 + the parent of a waiting right child; 0 for a left child (see outRight). */
+  private readonly stackParent: Int32Array;
 
   // The small-node arrays: local id i stands for a row of the subtree being grown.
   /** Per local id: weight * centered target, weight. */
@@ -119,9 +123,13 @@ export class TreeGrower {
   private readonly localY: Float64Array;
   /** Per local id, the bins of its row: localBins[id * nFeatures + f]. */
   private readonly localBins: Uint16Array;
-  /** Per feature, the node's keys (bin << ID_BITS | id) in order: keys[f * LOCAL_ROWS + position]. */
-  private readonly keys: Uint16Array | Int32Array;
-  private readonly spareKeys: Uint16Array | Int32Array;
+  /**
+   * Per feature, the node's keys (bin << ID_BITS | id) in order: keys[f * LOCAL_ROWS + position].
+   * Two buffers: a split writes its children's keys into the buffer it does not read (see
+   * localPartition), and `keys` is the one that holds the node being grown.
+   */
+  private keys: Uint16Array | Int32Array;
+  private readonly keyBuffers: [Uint16Array, Uint16Array] | [Int32Array, Int32Array];
   private readonly goesLeft: Uint8Array;
   /** Counting-sort counters, one per histogram bin; all zero between uses. */
   private readonly sortCounts: Int32Array;
@@ -130,6 +138,9 @@ export class TreeGrower {
   private readonly localDepth: Int32Array;
   private readonly localSum: Float64Array;
   private readonly localWeight: Float64Array;
+  /** Which of keyBuffers holds the waiting node's keys. */
+  private readonly localBuffer: Uint8Array;
+  private readonly localParent: Int32Array;
 
   private readonly featureOrder: Int32Array;
   private orderNext = 0;
@@ -139,6 +150,11 @@ export class TreeGrower {
 
   private readonly outFeature: Int16Array;
   private readonly outValue: Float32Array;
+  /**
+   * outRight[1 + node]: the right child of split node `node`. A node writes its index at its
+   * parent's slot when it is the right child, and at slot 0 otherwise: no branch on which it is.
+   */
+  private readonly outRight: Int32Array;
   private nodes = 0;
   private importance = new Float64Array(0);
   private rng: TreeRng = new TreeRng(0, 0);
@@ -194,6 +210,7 @@ export class TreeGrower {
     this.stackSum = new Float64Array(n + 2);
     this.stackWeight = new Float64Array(n + 2);
     this.stackHistogram = new Int32Array(n + 2);
+    this.stackParent = new Int32Array(n + 2);
 
     const local = LOCAL_ROWS;
     this.localStats = new Float64Array(2 * local);
@@ -201,8 +218,10 @@ export class TreeGrower {
     this.localBins = new Uint16Array(local * nFeatures);
     // Keys take 2 bytes when bins do (maxBins <= 256): half the cache the node-local arrays need.
     const narrow = params.maxBins <= 256;
-    this.keys = narrow ? new Uint16Array(nFeatures * local) : new Int32Array(nFeatures * local);
-    this.spareKeys = narrow ? new Uint16Array(local) : new Int32Array(local);
+    this.keyBuffers = narrow
+      ? [new Uint16Array(nFeatures * local), new Uint16Array(nFeatures * local)]
+      : [new Int32Array(nFeatures * local), new Int32Array(nFeatures * local)];
+    this.keys = this.keyBuffers[0];
     this.goesLeft = new Uint8Array(local);
     this.sortCounts = new Int32Array(bins + 1);
     this.localStart = new Int32Array(local + 2);
@@ -210,6 +229,8 @@ export class TreeGrower {
     this.localDepth = new Int32Array(local + 2);
     this.localSum = new Float64Array(local + 2);
     this.localWeight = new Float64Array(local + 2);
+    this.localBuffer = new Uint8Array(local + 2);
+    this.localParent = new Int32Array(local + 2);
 
     this.featureOrder = new Int32Array(nFeatures);
     const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -218,6 +239,7 @@ export class TreeGrower {
     }
     this.outFeature = new Int16Array(2 * n + 1);
     this.outValue = new Float32Array(2 * n + 1);
+    this.outRight = new Int32Array(2 * n + 2);
   }
 
   /** Grows tree `treeIndex` of the forest: its bootstrap and every split come from (seed, treeIndex). */
@@ -250,6 +272,7 @@ export class TreeGrower {
     this.stackSum[0] = sum;
     this.stackWeight[0] = weight;
     this.stackHistogram[0] = drawn > LOCAL_ROWS ? this.buildHistogram(0, drawn) : -1;
+    this.stackParent[0] = 0;
     let top = 1;
     while (top > 0) {
       top--;
@@ -259,11 +282,13 @@ export class TreeGrower {
       const nodeSum = this.stackSum[top];
       const nodeWeight = this.stackWeight[top];
       const slot = this.stackHistogram[top];
+      const parent = this.stackParent[top];
       if (slot < 0) {
-        this.growLocal(start, end, depth, nodeSum, nodeWeight);
+        this.growLocal(start, end, depth, nodeSum, nodeWeight, parent);
         continue;
       }
       const node = this.nodes++;
+      this.outRight[parent] = node;
       const count = end - start;
       const histogram = this.histograms[slot];
       const found =
@@ -310,6 +335,7 @@ export class TreeGrower {
       this.stackSum[top] = nodeSum - sumLeft;
       this.stackWeight[top] = nodeWeight - weightLeft;
       this.stackHistogram[top] = leftIsSmaller ? largeSlot : smallSlot;
+      this.stackParent[top] = 1 + node;
       top++;
       this.stackStart[top] = start;
       this.stackEnd[top] = mid;
@@ -317,6 +343,7 @@ export class TreeGrower {
       this.stackSum[top] = sumLeft;
       this.stackWeight[top] = weightLeft;
       this.stackHistogram[top] = leftIsSmaller ? smallSlot : largeSlot;
+      this.stackParent[top] = 0;
       top++;
     }
     const nodes = this.nodes;
@@ -324,6 +351,7 @@ export class TreeGrower {
       feature: this.outFeature.subarray(0, nodes),
       value: this.outValue.subarray(0, nodes),
       importance: this.importance,
+      right: this.outRight.subarray(1, nodes + 1),
     };
   }
 
@@ -538,6 +566,18 @@ export class TreeGrower {
 
   /** Stable partition of rows[start..end): rows with bin <= leftBin of feature first. Returns the split point. */
   private partitionRows(start: number, end: number, feature: number, leftBin: number): number {
+    const left = this.partitionLeft(start, end, feature, leftBin);
+    this.rows.set(this.spareRows.subarray(0, end - left), left);
+    return left;
+  }
+
+  /**
+   * partitionRows' pass: the left rows to rows[start..], the right ones to spareRows[0..]; returns
+   * where the left rows end. (A function of its own, of one loop and nothing after it: V8 compiles
+   * a long loop of a cold function while it runs, and code after that loop, not yet run, would be
+   * compiled without type feedback and thrown away again at each of the following calls.)
+   */
+  private partitionLeft(start: number, end: number, feature: number, leftBin: number): number {
     const { rowBins } = this.data;
     const { rows, spareRows, nFeatures } = this;
     let left = start;
@@ -552,22 +592,32 @@ export class TreeGrower {
       left += isLeft;
       right += 1 - isLeft;
     }
-    for (let i = 0; i < right; i++) rows[left + i] = spareRows[i];
     return left;
   }
 
   // ---- Small nodes: node-local arrays ----
 
   /** Grows the whole subtree of the node rows[start..end) from node-local arrays. */
-  private growLocal(start: number, end: number, depth: number, sum: number, weight: number): void {
+  private growLocal(
+    start: number,
+    end: number,
+    depth: number,
+    sum: number,
+    weight: number,
+    parent: number,
+  ): void {
     const n = end - start;
+    this.keys = this.keyBuffers[0];
     this.loadLocal(start, n);
-    const { localStart, localEnd, localDepth, localSum, localWeight } = this;
+    const { localStart, localEnd, localDepth, localSum, localWeight, localBuffer, localParent } =
+      this;
     localStart[0] = 0;
     localEnd[0] = n;
     localDepth[0] = depth;
     localSum[0] = sum;
     localWeight[0] = weight;
+    localBuffer[0] = 0;
+    localParent[0] = parent;
     let top = 1;
     while (top > 0) {
       top--;
@@ -576,7 +626,10 @@ export class TreeGrower {
       const nodeDepth = localDepth[top];
       const nodeSum = localSum[top];
       const nodeWeight = localWeight[top];
+      let buffer = localBuffer[top];
+      this.keys = this.keyBuffers[buffer];
       const node = this.nodes++;
+      this.outRight[localParent[top]] = node;
       const count = e - s;
       const found =
         count >= this.minSplit &&
@@ -604,19 +657,24 @@ export class TreeGrower {
           largerChild > 2 &&
           largerChild >= this.minSplit &&
           largerChild >= 2 * this.minLeaf;
-        this.localPartition(s, e, feature, mid, childrenMaySplit);
+        buffer ^= 1;
+        this.localPartition(s, e, feature, mid, childrenMaySplit, this.keyBuffers[buffer]);
       }
       localStart[top] = mid;
       localEnd[top] = e;
       localDepth[top] = nodeDepth + 1;
       localSum[top] = nodeSum - sumLeft;
       localWeight[top] = nodeWeight - weightLeft;
+      localBuffer[top] = buffer;
+      localParent[top] = 1 + node;
       top++;
       localStart[top] = s;
       localEnd[top] = mid;
       localDepth[top] = nodeDepth + 1;
       localSum[top] = sumLeft;
       localWeight[top] = weightLeft;
+      localBuffer[top] = buffer;
+      localParent[top] = 0;
       top++;
     }
   }
@@ -980,11 +1038,17 @@ export class TreeGrower {
   }
 
   /**
-   * Splits the local node's keys at `mid` of the split feature's keys, keeping each feature's keys
-   * ordered. Feature 0's keys are always split (leaves and two-row nodes read only them); other
-   * features' only when a child of more than two rows may split, and not when the feature is
-   * constant in the node: it stays constant below, so any order of the node's rows in its keys
-   * serves the children.
+   * Writes the children's keys of the local node split at `mid` of the split feature's keys into
+   * `to`, the key buffer the node was not read from, at the node's positions: each feature's left
+   * rows at s.., its right rows at mid.., in the node's order, so every feature's keys stay ordered
+   * by bin. (The parent's keys that `to` held there are no longer needed: the node's range is
+   * inside its parent's, and its sibling's range is disjoint.) Writing to the other buffer puts
+   * each key straight where it belongs, with no copy back.
+   *
+   * Feature 0's keys are always written (leaves and two-row nodes read only them); other
+   * features' only when a child of more than two rows may split. A feature constant in the node
+   * stays constant below, and below it is only ever tested for being constant, by its first and
+   * last keys: those of the children are all it gets.
    */
   private localPartition(
     s: number,
@@ -992,28 +1056,38 @@ export class TreeGrower {
     feature: number,
     mid: number,
     childrenMaySplit: boolean,
+    to: Uint16Array | Int32Array,
   ): void {
-    const { keys, spareKeys, goesLeft, nFeatures } = this;
+    const { keys, goesLeft, nFeatures } = this;
     const splitBase = feature * LOCAL_ROWS;
     for (let p = splitBase + s; p < splitBase + mid; p++) goesLeft[keys[p] & ID_MASK] = 1;
     for (let p = splitBase + mid; p < splitBase + e; p++) goesLeft[keys[p] & ID_MASK] = 0;
     const lastList = childrenMaySplit ? nFeatures : 1;
     for (let f = 0; f < lastList; f++) {
-      if (f === feature) continue;
       const base = f * LOCAL_ROWS;
-      if (f !== 0 && keys[base + s] >>> ID_BITS === keys[base + e - 1] >>> ID_BITS) continue;
+      if (f === feature) {
+        // Already ordered: left rows first.
+        for (let p = base + s; p < base + e; p++) to[p] = keys[p];
+        continue;
+      }
+      const firstKey = keys[base + s];
+      if (f !== 0 && firstKey >>> ID_BITS === keys[base + e - 1] >>> ID_BITS) {
+        to[base + s] = firstKey;
+        to[base + mid - 1] = firstKey;
+        to[base + mid] = firstKey;
+        to[base + e - 1] = firstKey;
+        continue;
+      }
       let left = base + s;
-      let right = 0;
+      let right = base + mid;
       for (let p = base + s; p < base + e; p++) {
         const key = keys[p];
-        // Branch-free: which side a row goes to is unpredictable.
+        // Branch-free: which side a row goes to is unpredictable. -isLeft is all ones or zero.
         const isLeft = goesLeft[key & ID_MASK];
-        keys[left] = key;
-        spareKeys[right] = key;
+        to[right + ((left - right) & -isLeft)] = key;
         left += isLeft;
         right += 1 - isLeft;
       }
-      for (let i = 0; i < right; i++) keys[left + i] = spareKeys[i];
     }
   }
 }

@@ -2,7 +2,7 @@
 // features into it in parallel, then every thread grows trees on all of it, taking tree indices
 // from a shared counter until none are left.
 
-import { binFeature } from "./binning.ts";
+import { BinningScratch, binFeature } from "./binning.ts";
 import type { Dataset } from "./forest.ts";
 import { type BinnedData, TreeGrower } from "./grow.ts";
 import type { ForestParams } from "./params.ts";
@@ -18,7 +18,11 @@ export interface SharedTraining {
   /** Row-major features (Float64) and the target (Float64), copied from the dataset. */
   x: SharedArrayBuffer;
   y: SharedArrayBuffer;
-  /** Column-major bins (each binning thread writes whole features): Uint8 when maxBins <= 256, else Uint16. */
+  /**
+   * Row-major bins, as growing reads them (all features of a row together): Uint8 when
+   * maxBins <= 256, else Uint16. Each binning thread writes whole features; threads binning at the
+   * same time share cache lines, but binning is short and the calling thread mostly does it alone.
+   */
   bins: SharedArrayBuffer;
   /** Per feature, up to maxBins - 1 float32 bin edges. */
   edges: SharedArrayBuffer;
@@ -67,12 +71,13 @@ export function binSharedFeatures(shared: SharedTraining): void {
   const bins = binsView(shared);
   const allEdges = new Float32Array(shared.edges);
   const counts = new Int32Array(shared.counts);
+  const scratch = new BinningScratch(nRows);
   for (
     let f = Atomics.add(counts, nFeatures + 1, 1);
     f < nFeatures;
     f = Atomics.add(counts, nFeatures + 1, 1)
   ) {
-    const edges = binFeature(x, nRows, nFeatures, f, params.maxBins, bins);
+    const edges = binFeature(x, nRows, nFeatures, f, params.maxBins, bins, scratch);
     allEdges.set(edges, f * (params.maxBins - 1));
     counts[f] = edges.length;
     // A sequentially consistent add publishes the writes above to whoever reads the count with
@@ -113,10 +118,7 @@ export function waitForAllFeaturesBinned(shared: SharedTraining): void {
   }
 }
 
-/**
- * The binned data, once every feature has been binned: a private row-major copy of the bins, since
- * growing reads all features of a row together.
- */
+/** The binned data, once every feature has been binned: views of the shared memory. */
 export function binnedData(shared: SharedTraining): BinnedData {
   const { nRows, nFeatures, params } = shared;
   const counts = new Int32Array(shared.counts);
@@ -126,16 +128,9 @@ export function binnedData(shared: SharedTraining): BinnedData {
       `forest training: ${binned} of ${nFeatures} features are binned; expected all of them`,
     );
   }
-  const columns = binsView(shared);
-  const rowBins =
-    params.maxBins <= 256 ? new Uint8Array(nRows * nFeatures) : new Uint16Array(nRows * nFeatures);
-  for (let f = 0; f < nFeatures; f++) {
-    const base = f * nRows;
-    for (let row = 0; row < nRows; row++) rowBins[row * nFeatures + f] = columns[base + row];
-  }
   const allEdges = new Float32Array(shared.edges);
   return {
-    rowBins,
+    rowBins: binsView(shared),
     y: new Float64Array(shared.y),
     nRows,
     nFeatures,
@@ -151,16 +146,26 @@ export function takeTree(shared: SharedTraining): number {
   return tree < shared.treeEnd ? tree : -1;
 }
 
+/** One thread's tree grower, with treeWalk's scratch space. */
+export interface SharedGrower {
+  grower: TreeGrower;
+  walkScratch: Int32Array;
+}
+
 /** A grower on the shared data, once every feature has been binned. */
-export function sharedGrower(shared: SharedTraining): TreeGrower {
-  return new TreeGrower(binnedData(shared), shared.params);
+export function sharedGrower(shared: SharedTraining): SharedGrower {
+  return {
+    grower: new TreeGrower(binnedData(shared), shared.params),
+    // A tree has at most 2 * nRows - 1 nodes.
+    walkScratch: new Int32Array(4 * shared.nRows),
+  };
 }
 
 /** Grows tree `tree` and turns it into the forest's walk records (see treeWalk). */
-export function growWalkTree(grower: TreeGrower, tree: number): WalkTree {
+export function growWalkTree({ grower, walkScratch }: SharedGrower, tree: number): WalkTree {
   const grown = grower.grow(tree);
   return {
-    walk: treeWalk(grown.feature, grown.value, grower.nFeatures),
+    walk: treeWalk(grown.feature, grown.value, grown.right, grower.nFeatures, walkScratch),
     importance: grown.importance,
   };
 }

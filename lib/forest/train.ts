@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Dataset } from "./forest.ts";
-import { datasetSha256, type Forest, forestFromWalks, type WalkTree } from "./forest.ts";
+import { datasetSha256, type Forest, WalkAssembler, type WalkTree } from "./forest.ts";
 import { type ForestParams, validateForestParams } from "./params.ts";
 import {
   allFeaturesBinned,
@@ -122,7 +122,7 @@ export async function trainForest(
     { length: Math.min(requested, total) - 1 },
     () => new Worker(new URL("./worker.ts", import.meta.url), { env: workerEnv() }),
   );
-  const trees: WalkTree[] = new Array(total);
+  const trees = new WalkAssembler(total, nFeatures);
   let done = 0;
   let failure: unknown;
   // Settles when every tree is in, or with the first failure of any thread or of onProgress.
@@ -138,8 +138,11 @@ export async function trainForest(
     failure ??= error;
     reject(failure);
   };
+  // Set once trainForest settles: from then on, trees still coming in are dropped.
+  let closed = false;
   const addTree = (tree: number, grown: WalkTree) => {
-    trees[tree - start] = grown;
+    if (closed) return;
+    trees.add(tree - start, grown);
     done++;
     try {
       options.onProgress?.(done, total);
@@ -176,18 +179,19 @@ export async function trainForest(
     // The fingerprint is computed while the workers grow their last trees.
     const trainingDataSha256 = datasetSha256(data);
     await finished;
-    return forestFromWalks(
-      {
-        params: checked,
-        nFeatures,
-        featureNames: [...data.featureNames],
-        trainingRows: nRows,
-        trainingDataSha256,
-        treeStart: start,
-      },
-      trees,
-    );
+    return trees.forest({
+      params: checked,
+      nFeatures,
+      featureNames: [...data.featureNames],
+      trainingRows: nRows,
+      trainingDataSha256,
+      treeStart: start,
+    });
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    // Not awaited: once every tree is in, a worker has nothing left to do, and tearing its
+    // isolate down (several milliseconds) need not delay the forest. After a failure, whatever a
+    // worker still sends is dropped, so onProgress is never called once trainForest has settled.
+    closed = true;
+    for (const worker of workers) void worker.terminate();
   }
 }
