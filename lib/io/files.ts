@@ -56,25 +56,13 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** What a worker thread runs to hash a file: sha256File, in plain JavaScript. */
-const HASH_FILE_WORKER = `
-const { createHash } = require("node:crypto");
-const { createReadStream } = require("node:fs");
-const { parentPort, workerData } = require("node:worker_threads");
-(async () => {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(workerData, { highWaterMark: 1 << 20 })) hash.update(chunk);
-  parentPort.postMessage(hash.digest("hex"));
-})().catch((error) => { throw error; });
-`;
-
 /**
  * sha256File on a worker thread: for a large input that this thread reads too, so that hashing
  * takes none of this thread's time and runs while the data is parsed elsewhere.
  */
 export function sha256FileOffThread(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(HASH_FILE_WORKER, { eval: true, workerData: path });
+    const worker = new Worker(new URL("./hash-worker.ts", import.meta.url), { workerData: path });
     worker.once("message", resolve);
     worker.once("error", reject);
     worker.once("exit", (code) => {
