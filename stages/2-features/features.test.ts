@@ -83,6 +83,22 @@ describe("features", () => {
     expect(testRows(reseeded.features)).not.toEqual(testRows(original.features));
   });
 
+  it("refuses a clean file that changed after ingest, and writes nothing", async () => {
+    const input = join(dir, "c.csv");
+    await writeFile(input, housingCsv(40));
+    const ingestDir = join(dir, "c", "ingest");
+    await runIngest({ input, outDir: ingestDir });
+    // A valid Parquet file, but not the one ingest wrote: its first row is gone.
+    const cleanPath = join(ingestDir, "clean.parquet");
+    const clean = pl.readParquet(cleanPath);
+    clean.tail(clean.height - 1).writeParquet(cleanPath);
+    const outDir = join(dir, "c", "features");
+    await expect(runFeatures({ ingestDir, outDir })).rejects.toThrow(
+      /clean\.parquet: its sha256 is [0-9a-f]{12}…, not the [0-9a-f]{12}… that .*ingest\.json records: the file changed after ingest; run the ingest stage again/,
+    );
+    await expect(readFile(join(outDir, "features.json"), "utf8")).rejects.toThrow(/ENOENT/);
+  });
+
   it("fails with a clear message when the ingest output is missing", async () => {
     await expect(
       runFeatures({ ingestDir: join(dir, "none"), outDir: join(dir, "out") }),

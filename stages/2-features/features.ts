@@ -137,6 +137,15 @@ export async function runFeatures(options: FeaturesOptions): Promise<FeaturesRep
       sha256File(cleanPath),
     ]);
 
+    // The clean file must be the one ingest reported: a changed or swapped file would break the
+    // lineage from the raw CSV to the model.
+    const reported = ingest.outputs.clean.sha256;
+    if (cleanSha256 !== reported) {
+      throw new InputError(
+        `${cleanPath}: its sha256 is ${cleanSha256.slice(0, 12)}…, not the ${reported.slice(0, 12)}… that ${join(ingestDir, INGEST_FILES.report)} records: the file changed after ingest; run the ingest stage again (npm run stage -- ingest)`,
+      );
+    }
+
     // Every row is either "test" or "train" (splitExpression), so the hold-out's rows and the
     // file's row count (from the Parquet metadata) give both sides' sizes.
     const [testRows, featuresSha256] = await Promise.all([
