@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { binOf, featureBinEdges, separatingFloat32, sortFloat64 } from "./binning.ts";
+import { binFeature, separatingFloat32, sortFloat64 } from "./binning.ts";
+
+/** binFeature on one column: the feature's edges, and each value's bin by its index. */
+function binColumn(values: Float64Array, maxBins: number) {
+  const bins = new Uint16Array(values.length);
+  const edges = binFeature(values, values.length, 1, 0, maxBins, bins);
+  return { edges, bins };
+}
 
 describe("separatingFloat32", () => {
   it("returns a float32 between two values, or null when float32 cannot tell them apart", () => {
@@ -20,12 +27,13 @@ describe("separatingFloat32", () => {
   });
 });
 
-describe("featureBinEdges", () => {
+describe("binFeature", () => {
   it("gives each distinct value its own bin when there are few", () => {
     const values = Float64Array.from([3, 1, 2, 2, 3, 1, 5]);
-    const edges = featureBinEdges(values, 255);
+    const { edges, bins } = binColumn(values, 255);
+    const binOf = (v: number) => bins[values.indexOf(v)];
     expect(edges.length).toBe(3);
-    expect([1, 2, 3, 5].map((v) => binOf(edges, v))).toEqual([0, 1, 2, 3]);
+    expect([1, 2, 3, 5].map(binOf)).toEqual([0, 1, 2, 3]);
   });
 
   it("cuts many values into at most maxBins quantile bins of similar size", () => {
@@ -34,10 +42,10 @@ describe("featureBinEdges", () => {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
       return (state / 4294967296) ** 3 * 1e6;
     });
-    const edges = featureBinEdges(values, 64);
+    const { edges, bins } = binColumn(values, 64);
     expect(edges.length).toBeLessThanOrEqual(63);
     const counts = new Array(edges.length + 1).fill(0);
-    for (const v of values) counts[binOf(edges, v)]++;
+    for (const bin of bins) counts[bin]++;
     expect(Math.max(...counts)).toBeLessThan(2 * (values.length / 64));
   });
 
@@ -47,9 +55,9 @@ describe("featureBinEdges", () => {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
       return (state / 4294967296 - 0.5) * 1e-3 + 40.123456789;
     });
-    const edges = featureBinEdges(values, 255);
-    for (const v of values) {
-      const bin = binOf(edges, v);
+    const { edges, bins } = binColumn(values, 255);
+    for (const [i, v] of values.entries()) {
+      const bin = bins[i];
       // Left of a split at edge e iff bin <= e iff v <= the float32 threshold edges[e].
       for (const e of [bin - 1, bin]) {
         if (e < 0 || e >= edges.length) continue;
@@ -59,7 +67,7 @@ describe("featureBinEdges", () => {
   });
 
   it("keeps one bin for a constant feature", () => {
-    expect(featureBinEdges(Float64Array.from([7, 7, 7]), 255).length).toBe(0);
+    expect(binColumn(Float64Array.from([7, 7, 7]), 255).edges.length).toBe(0);
   });
 });
 

@@ -34,14 +34,10 @@ function upperBound(sorted: Float64Array, value: number, from: number): number {
 }
 
 /**
- * Bin edges of one feature: midpoints between distinct values when there are at most maxBins of
- * them, otherwise between the values at the 1/maxBins quantiles and the next distinct value.
+ * Bin edges of one feature, from its values sorted: midpoints between distinct values when there
+ * are at most maxBins of them, otherwise between the values at the 1/maxBins quantiles and the
+ * next distinct value.
  */
-export function featureBinEdges(values: Float64Array, maxBins: number): Float32Array {
-  return sortedBinEdges(Float64Array.from(values).sort(), maxBins);
-}
-
-/** featureBinEdges of values already sorted. */
 function sortedBinEdges(sorted: Float64Array, maxBins: number): Float32Array {
   const n = sorted.length;
   const edges: number[] = [];
@@ -72,22 +68,6 @@ function moreDistinctThan(sorted: Float64Array, limit: number): boolean {
     if (sorted[i] !== sorted[i - 1]) distinct++;
   }
   return distinct > limit;
-}
-
-/** The bin of a value: the first edge it does not exceed, or the open last bin. */
-export function binOf(edges: Float32Array, value: number): number {
-  if (edges.length === 0) return 0;
-  // A branch-free binary search: the loop runs log2(edges) times whatever the value, and each
-  // step moves by half or not with arithmetic (V8 turns a comparison into 0 or 1 without a branch
-  // here, where an if would mispredict on half of the steps).
-  let base = 0;
-  let n = edges.length;
-  while (n > 1) {
-    const half = n >>> 1;
-    base += half * +(edges[base + half - 1] < value);
-    n -= half;
-  }
-  return base + +(edges[base] < value);
 }
 
 /** Where the low and high 32 bits of a float64 are among its two Uint32 words on this machine. */
@@ -263,7 +243,8 @@ function readColumn(
 
 /**
  * Writes the bins of rows in value order: they only go up, a row's bin being the number of edges
- * below its value (as binOf finds it), so there is nothing to search.
+ * below its value (the first edge it does not exceed, or the open last bin), so there is nothing
+ * to search.
  */
 function writeBins(
   values: Float64Array,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { featureBinEdges } from "./binning.ts";
+import { binFeature } from "./binning.ts";
 import { type Dataset, forestFromWalks, mergeForests, oobRmse, WalkAssembler } from "./forest.ts";
 import { serializeForest } from "./model-file.ts";
 import { DEFAULT_FOREST_PARAMS, type ForestParams } from "./params.ts";
@@ -104,7 +104,8 @@ describe("trainForest", () => {
     // A fully grown tree on a monotone target splits x0 down to single bins, so a prediction is
     // off by at most the slope times a few bin widths (a bootstrap may miss a bin).
     const x0 = Float64Array.from({ length: data.nRows }, (_, i) => data.x[i * 3]);
-    const edges = [Math.min(...x0), ...featureBinEdges(x0, maxBins), Math.max(...x0)];
+    const binEdges = binFeature(x0, x0.length, 1, 0, maxBins, new Uint16Array(x0.length));
+    const edges = [Math.min(...x0), ...binEdges, Math.max(...x0)];
     let widest = 0;
     for (let b = 1; b < edges.length; b++) widest = Math.max(widest, edges[b] - edges[b - 1]);
     const bound = slope * 3 * widest;

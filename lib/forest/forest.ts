@@ -24,6 +24,33 @@ function step(record: number, left: number, shift: number): number {
   return (2 + (((above & -2) - 2) & -((left ^ above ^ 1) & 1))) | 0;
 }
 
+/**
+ * Non-zero while any of eight lockstep walks has not reached its leaf: a leaf's record is exactly
+ * `leaf` (nFeatures; see Forest.walkInt), so one xor per walk, and no branch until the result.
+ */
+function anyWalking(
+  leaf: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  e: number,
+  f: number,
+  g: number,
+  h: number,
+): number {
+  return (
+    (a ^ leaf) |
+    (b ^ leaf) |
+    (c ^ leaf) |
+    (d ^ leaf) |
+    (e ^ leaf) |
+    (f ^ leaf) |
+    (g ^ leaf) |
+    (h ^ leaf)
+  );
+}
+
 /** From this many rows on, predict walks tree by tree rather than row by row. */
 const BATCH_BY_TREE_ROWS = 32;
 
@@ -259,16 +286,7 @@ export class Forest implements ForestPredictor {
       let mf = wi[f];
       let mg = wi[g];
       let mh = wi[h];
-      while (
-        (ma ^ leaf) |
-        (mb ^ leaf) |
-        (mc ^ leaf) |
-        (md ^ leaf) |
-        (me ^ leaf) |
-        (mf ^ leaf) |
-        (mg ^ leaf) |
-        (mh ^ leaf)
-      ) {
+      while (anyWalking(leaf, ma, mb, mc, md, me, mf, mg, mh)) {
         // A leaf compares NaN, so it goes "right": to its far child, itself.
         a = (a + step(ma, +(x[ma & mask] <= wf[(a + 1) | 0]), shift)) | 0;
         b = (b + step(mb, +(x[mb & mask] <= wf[(b + 1) | 0]), shift)) | 0;
@@ -339,16 +357,7 @@ export class Forest implements ForestPredictor {
       let mf = top;
       let mg = top;
       let mh = top;
-      while (
-        (ma ^ leaf) |
-        (mb ^ leaf) |
-        (mc ^ leaf) |
-        (md ^ leaf) |
-        (me ^ leaf) |
-        (mf ^ leaf) |
-        (mg ^ leaf) |
-        (mh ^ leaf)
-      ) {
+      while (anyWalking(leaf, ma, mb, mc, md, me, mf, mg, mh)) {
         // `| 0` on the indices as in step: int32 sums, no overflow checks.
         a = (a + step(ma, +(rows[(xa + (ma & mask)) | 0] <= wf[(a + 1) | 0]), shift)) | 0;
         b = (b + step(mb, +(rows[(xb + (mb & mask)) | 0] <= wf[(b + 1) | 0]), shift)) | 0;
