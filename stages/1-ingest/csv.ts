@@ -5,8 +5,19 @@ import { open, stat } from "node:fs/promises";
 import { InputError } from "../../lib/io/errors.ts";
 import { REQUIRED_COLUMNS } from "../../lib/schema/rules.ts";
 
-/** Bytes of CSV parsed at a time: enough for polars' parallel parser, small enough to bound memory. */
-const CHUNK_BYTES = 32 * 1024 * 1024;
+/**
+ * Bytes of CSV parsed at a time (by default): enough for polars' parallel parser, small enough to
+ * bound memory. (Larger pieces measured no faster: fewer polars calls, but more fresh memory to
+ * touch.)
+ */
+export const CHUNK_BYTES = 32 * 1024 * 1024;
+
+export interface ChunkOptions {
+  /** About how many bytes each piece holds (default CHUNK_BYTES). */
+  chunkBytes?: number;
+  /** Called with each range of bytes as it is read. */
+  onRead?: (bytes: Buffer) => void;
+}
 
 export interface Header {
   /** Column names, trimmed and unquoted. */
@@ -65,20 +76,29 @@ export async function readHeader(input: string): Promise<Header> {
 }
 
 /**
- * The data part of `input` (after the header) in pieces of about CHUNK_BYTES, each ending at a
+ * The data part of `input` (after the header) in pieces of about `chunkBytes`, each ending at a
  * line break outside quotes so polars can parse it alone.
  * A piece is valid only until the next one is asked for: its buffer is then reused.
+ * `onRead` sees every byte of the file, the header included, once and in order (e.g. to hash
+ * the file without reading it twice).
  */
-export async function* dataChunks(input: string, headerBytes: number): AsyncGenerator<Buffer> {
+export async function* dataChunks(
+  input: string,
+  headerBytes: number,
+  { chunkBytes = CHUNK_BYTES, onRead = () => {} }: ChunkOptions = {},
+): AsyncGenerator<Buffer> {
   const handle = await open(input, "r");
   let position = 0;
   const readInto = async (buffer: Buffer, offset: number, length: number) => {
     const { bytesRead } = await handle.read(buffer, offset, length, position);
     position += bytesRead;
+    onRead(buffer.subarray(offset, offset + bytesRead));
     return bytesRead;
   };
-  // Two buffers, so that the next piece is read while polars works on this one.
-  const buffers = [Buffer.alloc(Math.max(CHUNK_BYTES, headerBytes)), Buffer.alloc(CHUNK_BYTES)];
+  // Two buffers, so that the next piece is read while polars works on this one; no larger than
+  // the file. (Unfilled, as every byte used is read into them first.)
+  const size = Math.min(chunkBytes, (await handle.stat()).size + 1);
+  const buffers = [Buffer.allocUnsafe(Math.max(size, headerBytes)), Buffer.allocUnsafe(size)];
   let current = 0;
   // Bytes at the start of the current buffer: an incomplete line left over from the last piece.
   let carried = 0;
@@ -98,7 +118,7 @@ export async function* dataChunks(input: string, headerBytes: number): AsyncGene
       if (end === 0) {
         if (filled === buffer.length) {
           // One line longer than the buffer: grow it rather than split the line.
-          buffer = Buffer.concat([buffer, Buffer.alloc(buffer.length)]);
+          buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
           buffers[current] = buffer;
         }
         carried = filled;
@@ -106,7 +126,7 @@ export async function* dataChunks(input: string, headerBytes: number): AsyncGene
         continue;
       }
       const next = 1 - current;
-      if (buffers[next].length < buffer.length) buffers[next] = Buffer.alloc(buffer.length);
+      if (buffers[next].length < buffer.length) buffers[next] = Buffer.allocUnsafe(buffer.length);
       carried = buffer.copy(buffers[next], 0, end, filled);
       reading = readInto(buffers[next], carried, buffers[next].length - carried);
       current = next;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -104,11 +105,11 @@ describe("ingest: good input", () => {
 
 describe("ingest: the same result however the file is read", () => {
   /** Runs ingest on `text` in its own folder, allowing any share of bad rows. */
-  async function ingestAll(name: string, text: string) {
+  async function ingestAll(name: string, text: string, chunkBytes?: number) {
     const input = join(dir, `${name}.csv`);
     await writeFile(input, text);
     const outDir = join(dir, name);
-    const report = await runIngest({ input, outDir, maxQuarantineShare: 1 });
+    const report = await runIngest({ input, outDir, maxQuarantineShare: 1, chunkBytes });
     return {
       report,
       clean: pl.readParquet(join(outDir, "clean.parquet")),
@@ -163,13 +164,14 @@ describe("ingest: the same result however the file is read", () => {
     expect(ruleOf(143)).toBe("ocean_proximity: unknown value");
   });
 
-  it("numbers rows by their line across chunks of a large file", async () => {
-    // About 45 MB: more than one 32 MiB chunk of the reader, with bad rows around the boundary.
-    const rows = 650_000;
+  it("numbers rows by their line, and hashes the file, across chunks of a large file", async () => {
+    // About 10 MB read in 4 MiB chunks, with bad rows around the first boundary.
+    const chunkBytes = 4 * 1024 * 1024;
+    const rows = 150_000;
     const lines = [HEADER];
     for (let i = 0; i < rows; i++) lines.push(housingLine(i));
     let firstOfNextChunk = 1;
-    for (let bytes = 0; bytes <= 32 * 1024 * 1024; firstOfNextChunk++) {
+    for (let bytes = 0; bytes <= chunkBytes; firstOfNextChunk++) {
       bytes += lines[firstOfNextChunk].length + 1;
     }
     firstOfNextChunk--;
@@ -182,8 +184,11 @@ describe("ingest: the same result however the file is read", () => {
       [rows, ["latitude", ""]],
     ]);
     for (const [line, [column, value]] of bad) lines[line] = withField(lines[line], column, value);
-    const { report, clean, quarantine } = await ingestAll("large", `${lines.join("\n")}\n`);
+    const text = `${lines.join("\n")}\n`;
+    const { report, clean, quarantine } = await ingestAll("large", text, chunkBytes);
 
+    expect(report.input.sha256).toBe(createHash("sha256").update(text).digest("hex"));
+    expect(report.input.bytes).toBe(Buffer.byteLength(text));
     expect(report.rows).toEqual({ read: rows, kept: rows - bad.size, quarantined: bad.size });
     // Line numbers count from 1 at the header.
     const quarantined = quarantine.slice(1).map((line) => Number(line.split(",")[0]));

@@ -3,16 +3,12 @@
 // The CSV is read in line-aligned chunks (csv.ts) and each chunk is parsed and checked by polars
 // on its own (checks.ts). Kept rows of a large input go to Arrow part files; one streaming pass
 // then imputes the median and writes clean.parquet.
+import { createHash } from "node:crypto";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { InputError } from "../../lib/io/errors.ts";
-import {
-  produceDirAtomic,
-  sha256File,
-  sha256FileOffThread,
-  writeJsonAtomic,
-} from "../../lib/io/files.ts";
+import { produceDirAtomic, sha256File, writeJsonAtomic } from "../../lib/io/files.ts";
 import { libraryVersions } from "../../lib/io/versions.ts";
 import {
   DEFAULT_MAX_QUARANTINE_SHARE,
@@ -42,6 +38,8 @@ export interface IngestOptions {
   outDir: string;
   /** Fail when more than this share of rows is quarantined (0..1). */
   maxQuarantineShare?: number;
+  /** Bytes of CSV parsed at a time (default 32 MiB, csv.ts CHUNK_BYTES). */
+  chunkBytes?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -86,16 +84,11 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
     (name) => !(REQUIRED_COLUMNS as readonly string[]).includes(name),
   );
 
-  // The input's sha256 (lineage) is computed on another thread while this one validates.
-  const inputSha256 = sha256FileOffThread(input);
-  // Awaited below; should validation fail first, the hash's own failure does not matter.
-  inputSha256.catch(() => {});
-
   return produceDirAtomic(outDir, async (tempDir) => {
     onProgress("validating rows");
     const partsDir = join(tempDir, "parts");
     const quarantinePath = join(tempDir, INGEST_FILES.quarantine);
-    const scan = await validateFile(input, header, partsDir, quarantinePath);
+    const scan = await validateFile(input, header, partsDir, quarantinePath, options.chunkBytes);
     const { read, kept, missing, median } = scan;
     const quarantined = read - kept;
     if (read === 0) {
@@ -131,7 +124,7 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
 
     const report: IngestReport = {
       stage: "ingest",
-      input: { path: input, sha256: await inputSha256, bytes: scan.bytes },
+      input: { path: input, sha256: scan.sha256, bytes: scan.bytes },
       rows: { read, kept, quarantined },
       quarantinedByRule: byRule,
       imputed: Object.fromEntries(
@@ -169,6 +162,8 @@ interface FileScan {
   /** The kept rows, in file order. */
   keptRows: pl.LazyDataFrame[];
   bytes: number;
+  /** The sha256 of the whole file (lineage), from the bytes as they were read. */
+  sha256: string;
 }
 
 /**
@@ -180,6 +175,7 @@ async function validateFile(
   header: Header,
   partsDir: string,
   quarantinePath: string,
+  chunkBytes?: number,
 ): Promise<FileScan> {
   await mkdir(partsDir);
   const numericColumns = new Set(NUMERIC_RULES.map((rule) => rule.column));
@@ -198,14 +194,20 @@ async function validateFile(
     firstFailures: [],
     keptRows: [],
     bytes: 0,
+    sha256: "",
   };
+  const hash = createHash("sha256");
   const bedroomCounts: pl.DataFrame[] = [];
   const inMemory: pl.DataFrame[] = [];
   const parts: string[] = [];
   const quarantine = await open(quarantinePath, "w");
   try {
     await quarantine.write(`${QUARANTINE_COLUMNS.join(",")}\n`);
-    for await (const chunk of dataChunks(input, header.bytes)) {
+    const chunks = dataChunks(input, header.bytes, {
+      chunkBytes,
+      onRead: (bytes) => hash.update(bytes),
+    });
+    for await (const chunk of chunks) {
       scan.bytes += chunk.length;
       // Line numbers of the file: the header is line 1.
       const firstRow = scan.read + 2;
@@ -242,6 +244,7 @@ async function validateFile(
     ...inMemory.map((rows) => rows.lazy()),
   ];
   scan.bytes += header.bytes;
+  scan.sha256 = hash.digest("hex");
   scan.median = medianOfCounts(bedroomCounts);
   return scan;
 }

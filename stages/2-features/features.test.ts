@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
@@ -79,6 +80,18 @@ describe("features", () => {
     const share = original.report.split.rows.test / 2000;
     expect(share).toBeGreaterThan(0.17);
     expect(share).toBeLessThan(0.23);
+    // The hold-out's fingerprint: its row numbers (lines of the CSV), ascending, as uint32 bytes.
+    const heldOut = (
+      original.features
+        .filter(pl.col(SPLIT_COLUMN).eq(pl.lit("test")))
+        .getColumn("row")
+        .toArray() as number[]
+    ).sort((a, b) => a - b);
+    expect(heldOut).toHaveLength(original.report.split.rows.test);
+    const bytes = Buffer.from(Uint32Array.from(heldOut).buffer);
+    expect(original.report.split.testRowsSha256).toBe(
+      createHash("sha256").update(bytes).digest("hex"),
+    );
     const reseeded = await pipelineOn(text, "reseeded", 7);
     expect(testRows(reseeded.features)).not.toEqual(testRows(original.features));
   });
