@@ -31,8 +31,12 @@ function inRange(rule: NumericRule, value: pl.Expr): pl.Expr {
 export interface Check {
   /** The name rows are counted under, e.g. `median_income: not a number`. */
   rule: string;
-  /** True where a row breaks the rule; reads the text `raw_<column>` and the parsed `<column>`. */
-  failed: pl.Expr;
+  /**
+   * True where a row breaks the rule; reads the text `raw_<column>` and the parsed `<column>`.
+   * Built on first use: a polars expression object takes nodejs-polars about half a
+   * millisecond to make, which every command would otherwise pay at start-up.
+   */
+  failed: () => pl.Expr;
   column: string;
   /** The reason written for a failing row, given the column's stripped text. */
   reason: (text: string) => string;
@@ -43,9 +47,12 @@ export const CHECKS: Check[] = (() => {
   const checks: Check[] = [];
   for (const rule of NUMERIC_RULES) {
     const { column } = rule;
-    const text = pl.col(rawName(column));
-    const value = pl.col(column);
-    const blank = text.isNull().or(text.eq(pl.lit("")));
+    const text = () => pl.col(rawName(column));
+    const value = () => pl.col(column);
+    const blank = () =>
+      text()
+        .isNull()
+        .or(text().eq(pl.lit("")));
     if (!rule.imputed) {
       checks.push({
         rule: `${column}: missing`,
@@ -56,29 +63,32 @@ export const CHECKS: Check[] = (() => {
     }
     checks.push({
       rule: `${column}: not a number`,
-      failed: blank.not().and(value.isNull().or(value.isFinite().not())),
+      failed: () => blank().not().and(value().isNull().or(value().isFinite().not())),
       column,
       reason: (found) => `${column}: "${found}" is not a number`,
     });
     checks.push({
       rule: `${column}: out of range`,
-      failed: value.isNotNull().and(inRange(rule, value).not()),
+      failed: () => value().isNotNull().and(inRange(rule, value()).not()),
       column,
       reason: (found) =>
         `${column}: "${found}" is out of range; expected ${describeRange(rule)} (${rule.meaning})`,
     });
   }
   const { column, values } = CATEGORY_RULE;
-  const category = pl.col(rawName(column));
+  const category = () => pl.col(rawName(column));
   checks.push({
     rule: `${column}: missing`,
-    failed: category.isNull().or(category.eq(pl.lit(""))),
+    failed: () =>
+      category()
+        .isNull()
+        .or(category().eq(pl.lit(""))),
     column,
     reason: () => `${column}: missing value`,
   });
   checks.push({
     rule: `${column}: unknown value`,
-    failed: category.isIn(values).not(),
+    failed: () => category().isIn(values).not(),
     column,
     reason: (found) => `${column}: "${found}" is not one of ${values.join(", ")}`,
   });
@@ -92,17 +102,17 @@ export const keptColumns = [
 ];
 
 /**
- * The expressions of the per-chunk work, built once: nodejs-polars takes about half a
- * millisecond to build each expression object, which per chunk would add up to more than the
- * checks themselves cost.
+ * The expressions of the per-chunk work, built once, on first use: nodejs-polars takes about half
+ * a millisecond to build each expression object, which per chunk would add up to more than the
+ * checks themselves cost (and at start-up, to a fifth of a second for every command).
  */
-export const CHUNK_EXPRESSIONS = (() => {
+function buildChunkExpressions() {
   const row = pl.col("row");
   const failed = pl.col("failed");
   const check = pl.col(CHECK_COLUMN);
-  let firstFailing = pl.when(CHECKS[0].failed).then(pl.lit(0));
+  let firstFailing = pl.when(CHECKS[0].failed()).then(pl.lit(0));
   for (let index = 1; index < CHECKS.length; index++) {
-    firstFailing = firstFailing.when(CHECKS[index].failed).then(pl.lit(index));
+    firstFailing = firstFailing.when(CHECKS[index].failed()).then(pl.lit(index));
   }
   return {
     /** The text of each column as read, as `raw_<column>`. */
@@ -145,7 +155,7 @@ export const CHUNK_EXPRESSIONS = (() => {
       .not()
       .alias("failed"),
     anyFailed: pl
-      .anyHorizontal(CHECKS.map((check) => check.failed))
+      .anyHorizontal(CHECKS.map((check) => check.failed()))
       // A null check (a comparison with an empty value) is no failure, as in when/then below.
       .fillNull(false)
       .alias("failed"),
@@ -157,7 +167,13 @@ export const CHUNK_EXPRESSIONS = (() => {
     checkPassed: check.isNull(),
     kept: keptColumns.map((column) => pl.col(column)),
   };
-})();
+}
+
+let builtExpressions: ReturnType<typeof buildChunkExpressions> | undefined;
+const chunkExpressions = () => {
+  builtExpressions ??= buildChunkExpressions();
+  return builtExpressions;
+};
 
 export interface ChunkSchemas {
   /** Every column as text, so that a bad value can be reported as found. */
@@ -180,7 +196,7 @@ export async function validateChunk(
   firstRow: number,
   schemas: ChunkSchemas,
 ): Promise<CheckedRows & { rows: number }> {
-  const x = CHUNK_EXPRESSIONS;
+  const x = chunkExpressions();
   const readText = (csv: Buffer) => {
     try {
       return pl.readCSV(csv, { hasHeader: false, schema: schemas.text, truncateRaggedLines: true });
@@ -236,7 +252,7 @@ function readParsed(chunk: Buffer, schema: Record<string, pl.DataType>): pl.Data
 
 /** Checks text rows (`row` and the text of each column). */
 async function checkText(rows: pl.DataFrame): Promise<CheckedRows> {
-  const x = CHUNK_EXPRESSIONS;
+  const x = chunkExpressions();
   // Fast path: check the text as read, without stripping blanks (which costs more than the
   // rest of the checks together). A value with blanks around it never parses as a number nor
   // matches a category, so such a row fails here and is checked again, stripped.
@@ -263,7 +279,7 @@ async function checkText(rows: pl.DataFrame): Promise<CheckedRows> {
 
 /** Checks text rows (`row` and the text of each column) with the text stripped of blanks. */
 async function checkStripped(rows: pl.LazyDataFrame): Promise<CheckedRows> {
-  const x = CHUNK_EXPRESSIONS;
+  const x = chunkExpressions();
   const checked = await rows
     .select(...x.textStripped)
     .withColumns(...x.values)
