@@ -1,6 +1,6 @@
-// The validation rules of lib/schema/rules.ts as polars expressions, and the checking of one
-// chunk of CSV lines: the hot pass computes one pass/fail flag per row; reasons and raw text are
-// built only for the rows that fail.
+// The validation rules of lib/schema/rules.ts, and the checking of one chunk of CSV lines: a
+// polars pass computes one pass/fail flag per row; the rule each failing row breaks, its reason
+// and its raw text are worked out only for those rows, one by one.
 import pl from "nodejs-polars";
 import { InputError } from "../../lib/io/errors.ts";
 import {
@@ -8,6 +8,7 @@ import {
   describeRange,
   NUMERIC_RULES,
   type NumericRule,
+  numericRule,
   REQUIRED_COLUMNS,
   ruleBounds,
 } from "../../lib/schema/rules.ts";
@@ -27,73 +28,91 @@ function inRange(rule: NumericRule, value: pl.Expr): pl.Expr {
   return (lowerInclusive ? value.gtEq(lower) : value.gt(lower)).and(value.ltEq(upper));
 }
 
-/** One validation rule as a polars condition, with the words the report and quarantine use. */
+/** `make()`, called on first use only and then remembered. */
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
+/** One validation rule, with the words the report and quarantine use. */
 export interface Check {
   /** The name rows are counted under, e.g. `median_income: not a number`. */
   rule: string;
-  /**
-   * True where a row breaks the rule; reads the text `raw_<column>` and the parsed `<column>`.
-   * Built on first use: a polars expression object takes nodejs-polars about half a
-   * millisecond to make, which every command would otherwise pay at start-up.
-   */
-  failed: () => pl.Expr;
   column: string;
+  /**
+   * True where a row breaks the rule, given the column's text (stripped of blanks) and the
+   * number it reads as (null when the text is empty or no number; unused for the category).
+   */
+  fails: (text: string | null, value: number | null) => boolean;
   /** The reason written for a failing row, given the column's stripped text. */
   reason: (text: string) => string;
 }
 
-/** Every check in the order they apply: a row is reported under the first one it fails. */
+const blank = (text: string | null) => text === null || text === "";
+
+function inBounds(rule: NumericRule, value: number): boolean {
+  const { lower, lowerInclusive, upper } = ruleBounds(rule);
+  return (lowerInclusive ? value >= lower : value > lower) && value <= upper;
+}
+
+/**
+ * Every check in the order they apply: a row is reported under the first one it fails. They are
+ * evaluated here, row by row, only for the few rows that the polars pass (parsedFailed,
+ * textFailed below) finds failing.
+ */
 export const CHECKS: Check[] = (() => {
   const checks: Check[] = [];
   for (const rule of NUMERIC_RULES) {
     const { column } = rule;
-    const text = () => pl.col(rawName(column));
-    const value = () => pl.col(column);
-    const blank = () =>
-      text()
-        .isNull()
-        .or(text().eq(pl.lit("")));
     if (!rule.imputed) {
       checks.push({
         rule: `${column}: missing`,
-        failed: blank,
         column,
+        fails: blank,
         reason: () => `${column}: missing value`,
       });
     }
     checks.push({
       rule: `${column}: not a number`,
-      failed: () => blank().not().and(value().isNull().or(value().isFinite().not())),
       column,
+      fails: (text, value) => !blank(text) && (value === null || !Number.isFinite(value)),
       reason: (found) => `${column}: "${found}" is not a number`,
     });
     checks.push({
       rule: `${column}: out of range`,
-      failed: () => value().isNotNull().and(inRange(rule, value()).not()),
       column,
+      fails: (_, value) => value !== null && !inBounds(rule, value),
       reason: (found) =>
         `${column}: "${found}" is out of range; expected ${describeRange(rule)} (${rule.meaning})`,
     });
   }
   const { column, values } = CATEGORY_RULE;
-  const category = () => pl.col(rawName(column));
   checks.push({
     rule: `${column}: missing`,
-    failed: () =>
-      category()
-        .isNull()
-        .or(category().eq(pl.lit(""))),
     column,
+    fails: blank,
     reason: () => `${column}: missing value`,
   });
   checks.push({
     rule: `${column}: unknown value`,
-    failed: () => category().isIn(values).not(),
     column,
+    fails: (text) => !(values as readonly (string | null)[]).includes(text),
     reason: (found) => `${column}: "${found}" is not one of ${values.join(", ")}`,
   });
   return checks;
 })();
+
+/** The index in CHECKS of the first check a row fails, or null when it passes them all. */
+function firstFailing(texts: (string | null)[], values: (number | null)[]): number | null {
+  const index = CHECKS.findIndex((check) => {
+    const at = REQUIRED_COLUMNS.indexOf(check.column as (typeof REQUIRED_COLUMNS)[number]);
+    return check.fails(texts[at], values[at]);
+  });
+  return index === -1 ? null : index;
+}
 
 export const keptColumns = [
   "row",
@@ -101,47 +120,10 @@ export const keptColumns = [
   CATEGORY_RULE.column,
 ];
 
-/**
- * The expressions of the per-chunk work, built once, on first use: nodejs-polars takes about half
- * a millisecond to build each expression object, which per chunk would add up to more than the
- * checks themselves cost (and at start-up, to a fifth of a second for every command).
- */
-function buildChunkExpressions() {
-  const row = pl.col("row");
-  const failed = pl.col("failed");
-  const check = pl.col(CHECK_COLUMN);
-  let firstFailing = pl.when(CHECKS[0].failed()).then(pl.lit(0));
-  for (let index = 1; index < CHECKS.length; index++) {
-    firstFailing = firstFailing.when(CHECKS[index].failed()).then(pl.lit(index));
-  }
-  return {
-    /** The text of each column as read, as `raw_<column>`. */
-    textAsRead: [row, ...REQUIRED_COLUMNS.map((column) => pl.col(column).alias(rawName(column)))],
-    /** `raw_<column>` back to `<column>`. */
-    textAsColumns: [
-      row,
-      ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).alias(column)),
-    ],
-    /** The text of each column stripped of blanks, as `raw_<column>`. */
-    textStripped: [
-      row,
-      ...REQUIRED_COLUMNS.map((column) =>
-        pl.col(column).str.stripChars(" \t").alias(rawName(column)),
-      ),
-    ],
-    /** The parsed values (null when not a number) and the category, from `raw_<column>`. */
-    values: [
-      ...NUMERIC_RULES.map((rule) =>
-        pl.col(rawName(rule.column)).cast(pl.Float64, false).alias(rule.column),
-      ),
-      pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
-    ],
-    /**
-     * On values parsed by the CSV reader: whether the row fails a check. There an empty value
-     * is null, which only the imputed column allows; text that is no number never gets here,
-     * as it fails the parse. Agrees with CHECKS (a test holds it to that).
-     */
-    parsedFailed: pl
+/** True where a row of parsed values fails a check (see CHUNK_EXPRESSIONS.parsedFailed). */
+function parsedFailing(): pl.Expr {
+  return (
+    pl
       .allHorizontal([
         ...NUMERIC_RULES.map((rule) => {
           const value = pl.col(rule.column);
@@ -153,26 +135,71 @@ function buildChunkExpressions() {
       // Null where a value is empty: a failure, unless the column allows it (above).
       .fillNull(false)
       .not()
-      .alias("failed"),
-    anyFailed: pl
-      .anyHorizontal(CHECKS.map((check) => check.failed()))
-      // A null check (a comparison with an empty value) is no failure, as in when/then below.
-      .fillNull(false)
-      .alias("failed"),
-    /** Per row, the index in CHECKS of the first check it fails, or null when it passes all. */
-    firstFailing: firstFailing.otherwise(pl.lit(null)).cast(pl.UInt8).alias(CHECK_COLUMN),
-    failed,
-    passed: failed.not(),
-    checkFailed: check.isNotNull(),
-    checkPassed: check.isNull(),
-    kept: keptColumns.map((column) => pl.col(column)),
-  };
+  );
 }
 
-let builtExpressions: ReturnType<typeof buildChunkExpressions> | undefined;
-const chunkExpressions = () => {
-  builtExpressions ??= buildChunkExpressions();
-  return builtExpressions;
+const row = once(() => pl.col("row"));
+const failed = once(() => pl.col("failed"));
+const check = once(() => pl.col(CHECK_COLUMN));
+
+/**
+ * The expressions of the per-chunk work, each built once, on first use (see Check): per chunk,
+ * building them would cost more than the checks themselves.
+ */
+const CHUNK_EXPRESSIONS = {
+  /** The text of each column as read, as `raw_<column>`. */
+  textAsRead: once(() => [
+    row(),
+    ...REQUIRED_COLUMNS.map((column) => pl.col(column).alias(rawName(column))),
+  ]),
+  /** `raw_<column>` back to `<column>`. */
+  textAsColumns: once(() => [
+    row(),
+    ...REQUIRED_COLUMNS.map((column) => pl.col(rawName(column)).alias(column)),
+  ]),
+  /** The text of each column stripped of blanks, as `raw_<column>`. */
+  textStripped: once(() => [
+    row(),
+    ...REQUIRED_COLUMNS.map((column) =>
+      pl.col(column).str.stripChars(" \t").alias(rawName(column)),
+    ),
+  ]),
+  /** The parsed values (null when not a number) and the category, from `raw_<column>`. */
+  values: once(() => [
+    ...NUMERIC_RULES.map((rule) =>
+      pl.col(rawName(rule.column)).cast(pl.Float64, false).alias(rule.column),
+    ),
+    pl.col(rawName(CATEGORY_RULE.column)).alias(CATEGORY_RULE.column),
+  ]),
+  /**
+   * On values parsed by the CSV reader: whether the row fails a check. There an empty value
+   * is null, which only the imputed column allows; text that is no number never gets here,
+   * as it fails the parse. Agrees with CHECKS (the ingest tests hold it to that).
+   */
+  parsedFailed: once(() => parsedFailing().alias("failed")),
+  /**
+   * On text as read and the values cast from it (`values`): whether the row fails a check, as
+   * parsedFailed, and also where the imputed column holds text that is no number (cast to null,
+   * which parsedFailed allows there).
+   */
+  textFailed: once(() =>
+    pl
+      .anyHorizontal([
+        parsedFailing(),
+        ...NUMERIC_RULES.filter((rule) => rule.imputed).map((rule) => {
+          const text = pl.col(rawName(rule.column));
+          return text
+            .isNotNull()
+            .and(text.neq(pl.lit("")))
+            .and(pl.col(rule.column).isNull());
+        }),
+      ])
+      .alias("failed"),
+  ),
+  failed,
+  passed: once(() => failed().not()),
+  checkFailed: once(() => check().isNotNull()),
+  checkPassed: once(() => check().isNull()),
 };
 
 export interface ChunkSchemas {
@@ -196,7 +223,7 @@ export async function validateChunk(
   firstRow: number,
   schemas: ChunkSchemas,
 ): Promise<CheckedRows & { rows: number }> {
-  const x = chunkExpressions();
+  const x = CHUNK_EXPRESSIONS;
   const readText = (csv: Buffer) => {
     try {
       return pl.readCSV(csv, { hasHeader: false, schema: schemas.text, truncateRaggedLines: true });
@@ -215,16 +242,16 @@ export async function validateChunk(
   const parsed = chunk.includes(0x22) ? null : readParsed(chunk, schemas.parsed);
   if (!parsed) return viaText();
   // One pass computes whether each row fails; the kept rows are one filter by that mask.
-  const failed = parsed.select(x.parsedFailed).getColumn("failed");
-  const rows = parsed.withRowIndex("row", firstRow).select(...x.kept);
+  const failed = parsed.select(x.parsedFailed()).getColumn("failed");
+  const rows = parsed.withRowIndex("row", firstRow).select(...keptColumns);
   const indexes = failed.argTrue().toArray() as number[];
   if (indexes.length === 0) return { rows: rows.height, kept: rows, failing: null };
   // Polars' threads filter the kept rows while this one looks for the lines of failing rows.
   const keeping = rows
     .withColumns(failed)
     .lazy()
-    .filter(x.passed)
-    .select(...x.kept)
+    .filter(x.passed())
+    .select(...keptColumns)
     .collect();
 
   // The few rows that fail are read again from their lines, as text, for their reasons.
@@ -252,42 +279,55 @@ function readParsed(chunk: Buffer, schema: Record<string, pl.DataType>): pl.Data
 
 /** Checks text rows (`row` and the text of each column). */
 async function checkText(rows: pl.DataFrame): Promise<CheckedRows> {
-  const x = chunkExpressions();
+  const x = CHUNK_EXPRESSIONS;
   // Fast path: check the text as read, without stripping blanks (which costs more than the
   // rest of the checks together). A value with blanks around it never parses as a number nor
   // matches a category, so such a row fails here and is checked again, stripped.
   const asRead = await rows
     .lazy()
-    .select(...x.textAsRead)
-    .withColumns(...x.values)
-    .withColumns(x.anyFailed)
+    .select(...x.textAsRead())
+    .withColumns(...x.values())
+    .withColumns(x.textFailed())
     .collect();
   const kept = await asRead
     .lazy()
-    .filter(x.passed)
-    .select(...x.kept)
+    .filter(x.passed())
+    .select(...keptColumns)
     .collect();
   if (kept.height === asRead.height) return { kept, failing: null };
   const rechecked = await checkStripped(
     asRead
       .lazy()
-      .filter(x.failed)
-      .select(...x.textAsColumns),
+      .filter(x.failed())
+      .select(...x.textAsColumns()),
   );
   return { kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
 }
 
 /** Checks text rows (`row` and the text of each column) with the text stripped of blanks. */
 async function checkStripped(rows: pl.LazyDataFrame): Promise<CheckedRows> {
-  const x = chunkExpressions();
-  const checked = await rows
-    .select(...x.textStripped)
-    .withColumns(...x.values)
-    .withColumns(x.firstFailing)
+  const x = CHUNK_EXPRESSIONS;
+  const stripped = await rows
+    .select(...x.textStripped())
+    .withColumns(...x.values())
     .collect();
-  const failing = checked.filter(x.checkFailed);
+  // Few rows get here: the checks run row by row, in order, on the stripped text and values.
+  const texts = REQUIRED_COLUMNS.map(
+    (column) => stripped.getColumn(rawName(column)).toArray() as (string | null)[],
+  );
+  const values = REQUIRED_COLUMNS.map((column) =>
+    numericRule(column) ? (stripped.getColumn(column).toArray() as (number | null)[]) : [],
+  );
+  const first = Array.from({ length: stripped.height }, (_, row) =>
+    firstFailing(
+      texts.map((column) => column[row]),
+      values.map((column) => column[row] ?? null),
+    ),
+  );
+  const checked = stripped.withColumns(pl.Series(CHECK_COLUMN, first, pl.UInt8));
+  const failing = checked.filter(x.checkFailed());
   return {
-    kept: checked.filter(x.checkPassed).select(...keptColumns),
+    kept: checked.filter(x.checkPassed()).select(...keptColumns),
     failing: failing.height > 0 ? failing : null,
   };
 }

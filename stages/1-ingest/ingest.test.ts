@@ -164,6 +164,45 @@ describe("ingest: the same result however the file is read", () => {
     expect(ruleOf(143)).toBe("ocean_proximity: unknown value");
   });
 
+  it("reads values with blanks around them as their stripped text, the imputed column too", async () => {
+    // The text in population makes this a text chunk: every row is checked from its text.
+    const edits: [number, string, string][] = [
+      [1, "total_bedrooms", " 300 "],
+      [2, "total_bedrooms", "abc"],
+      [3, "total_bedrooms", "\t"],
+      [4, "median_income", " 3.5"],
+      [5, "ocean_proximity", "INLAND "],
+      [6, "population", "many"],
+      [7, "latitude", " 99 "],
+    ];
+    const lines = Array.from({ length: 20 }, (_, i) => housingLine(i));
+    for (const [line, column, value] of edits) lines[line] = withField(lines[line], column, value);
+    const { report, clean, quarantine } = await ingestAll(
+      "blanks",
+      `${HEADER}\n${lines.join("\n")}\n`,
+    );
+
+    const rules = quarantine.slice(1).map((line) => line.split(",").slice(0, 2).join(","));
+    expect(rules).toEqual([
+      "4,total_bedrooms: not a number",
+      "8,population: not a number",
+      "9,latitude: out of range",
+    ]);
+    // Imputed: the empty total_bedrooms of the kept rows, the blank one ("\t") among them.
+    const bedrooms = HEADER.split(",").indexOf("total_bedrooms");
+    const empty = lines.filter(
+      (line, i) => i !== 2 && i !== 6 && i !== 7 && line.split(",")[bedrooms].trim() === "",
+    );
+    expect(empty).toContain(lines[3]);
+    expect(report.imputed.total_bedrooms.count).toBe(empty.length);
+    const at = (row: number) =>
+      (clean.toRecords() as Record<string, unknown>[]).find((record) => record.row === row);
+    expect(at(3)?.total_bedrooms).toBe(300);
+    expect(at(5)?.total_bedrooms).toBe(report.imputed.total_bedrooms.value);
+    expect(at(6)?.median_income).toBe(3.5);
+    expect(at(7)?.ocean_proximity).toBe("INLAND");
+  });
+
   it("numbers rows by their line, and hashes the file, across chunks of a large file", async () => {
     // About 10 MB read in 4 MiB chunks, with bad rows around the first boundary.
     const chunkBytes = 4 * 1024 * 1024;
