@@ -17,6 +17,7 @@ import {
   numericRule,
   REQUEST_LIMIT,
   ruleBounds,
+  withinBounds,
 } from "./rules.ts";
 
 /** What a request must carry for one model: its numeric inputs, which of them it imputes, its vocabulary. */
@@ -127,7 +128,7 @@ export function recordSchema(inputs: RequestInputs) {
 export function recordCheck(inputs: RequestInputs): (value: unknown) => value is RawRecord {
   const fields = inputs.numeric.map((name) => ({
     name,
-    ...ruleBounds(ruleOf(name), REQUEST_LIMIT),
+    bounds: ruleBounds(ruleOf(name), REQUEST_LIMIT),
     imputable: inputs.imputable.includes(name),
   }));
   const { column, values } = inputs.category;
@@ -136,14 +137,14 @@ export function recordCheck(inputs: RequestInputs): (value: unknown) => value is
     // As zod's z.object: an object that is not null or an array.
     if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
     const record = value as Record<string, unknown>;
-    for (const { name, lower, lowerInclusive, upper, imputable } of fields) {
+    for (const { name, bounds, imputable } of fields) {
       const number = record[name];
       if (typeof number !== "number") {
         if (imputable && (number === null || number === undefined)) continue;
         return false;
       }
       // NaN fails every comparison; the bounds are finite, so ±Infinity fails one of them.
-      if (!(lowerInclusive ? number >= lower : number > lower) || !(number <= upper)) return false;
+      if (!withinBounds(bounds, number)) return false;
     }
     return allowed.has(record[column]);
   };

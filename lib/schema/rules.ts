@@ -55,6 +55,11 @@ export function ruleBounds(rule: NumericRule, limit = Number.POSITIVE_INFINITY):
     : { lower: rule.min ?? -limit, lowerInclusive: true, upper: rule.max ?? limit };
 }
 
+/** Whether `value` keeps `bounds`; NaN never does. */
+export function withinBounds({ lower, lowerInclusive, upper }: Bounds, value: number): boolean {
+  return (lowerInclusive ? value >= lower : value > lower) && value <= upper;
+}
+
 /** The rule for a numeric column, or undefined when it has none. */
 export function numericRule(column: string): NumericRule | undefined {
   return NUMERIC_RULES.find((rule) => rule.column === column);

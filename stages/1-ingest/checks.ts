@@ -11,6 +11,7 @@ import {
   numericRule,
   REQUIRED_COLUMNS,
   ruleBounds,
+  withinBounds,
 } from "../../lib/schema/rules.ts";
 import { linesAt } from "./csv.ts";
 
@@ -53,11 +54,6 @@ export interface Check {
 
 const blank = (text: string | null) => text === null || text === "";
 
-function inBounds(rule: NumericRule, value: number): boolean {
-  const { lower, lowerInclusive, upper } = ruleBounds(rule);
-  return (lowerInclusive ? value >= lower : value > lower) && value <= upper;
-}
-
 /**
  * Every check in the order they apply: a row is reported under the first one it fails. They are
  * evaluated here, row by row, only for the few rows that the polars pass (parsedFailed,
@@ -67,6 +63,7 @@ export const CHECKS: Check[] = (() => {
   const checks: Check[] = [];
   for (const rule of NUMERIC_RULES) {
     const { column } = rule;
+    const bounds = ruleBounds(rule);
     if (!rule.imputed) {
       checks.push({
         rule: `${column}: missing`,
@@ -84,7 +81,7 @@ export const CHECKS: Check[] = (() => {
     checks.push({
       rule: `${column}: out of range`,
       column,
-      fails: (_, value) => value !== null && !inBounds(rule, value),
+      fails: (_, value) => value !== null && !withinBounds(bounds, value),
       reason: (found) =>
         `${column}: "${found}" is out of range; expected ${describeRange(rule)} (${rule.meaning})`,
     });
@@ -105,12 +102,19 @@ export const CHECKS: Check[] = (() => {
   return checks;
 })();
 
-/** The index in CHECKS of the first check a row fails, or null when it passes them all. */
+/** Per check, the index of its column in REQUIRED_COLUMNS. */
+const CHECKED_COLUMN = CHECKS.map((check) =>
+  (REQUIRED_COLUMNS as readonly string[]).indexOf(check.column),
+);
+
+/**
+ * The index in CHECKS of the first check a row fails, or null when it passes them all; the row's
+ * texts and values are in REQUIRED_COLUMNS order.
+ */
 function firstFailing(texts: (string | null)[], values: (number | null)[]): number | null {
-  const index = CHECKS.findIndex((check) => {
-    const at = REQUIRED_COLUMNS.indexOf(check.column as (typeof REQUIRED_COLUMNS)[number]);
-    return check.fails(texts[at], values[at]);
-  });
+  const index = CHECKS.findIndex((check, k) =>
+    check.fails(texts[CHECKED_COLUMN[k]], values[CHECKED_COLUMN[k]]),
+  );
   return index === -1 ? null : index;
 }
 
@@ -139,8 +143,6 @@ function parsedFailing(): pl.Expr {
 }
 
 const row = once(() => pl.col("row"));
-const failed = once(() => pl.col("failed"));
-const check = once(() => pl.col(CHECK_COLUMN));
 
 /**
  * The expressions of the per-chunk work, each built once, on first use (see Check): per chunk,
@@ -196,10 +198,10 @@ const CHUNK_EXPRESSIONS = {
       ])
       .alias("failed"),
   ),
-  failed,
-  passed: once(() => failed().not()),
-  checkFailed: once(() => check().isNotNull()),
-  checkPassed: once(() => check().isNull()),
+  failed: once(() => pl.col("failed")),
+  passed: once(() => pl.col("failed").not()),
+  checkFailed: once(() => pl.col(CHECK_COLUMN).isNotNull()),
+  checkPassed: once(() => pl.col(CHECK_COLUMN).isNull()),
 };
 
 export interface ChunkSchemas {
