@@ -1,6 +1,12 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { Dataset } from "./forest.ts";
-import { type BinnedData, type GrownTree, LOCAL_ROWS, TreeGrower } from "./grow.ts";
+import { type BinnedData, type GrownTree, localRows, TreeGrower } from "./grow.ts";
 import { DEFAULT_FOREST_PARAMS, type ForestParams, featuresPerSplit } from "./params.ts";
 import { bootstrapCounts, TreeRng } from "./rng.ts";
 import { binnedData, binSharedFeatures, createSharedTraining } from "./shared-training.ts";
@@ -210,7 +216,7 @@ describe("TreeGrower", () => {
     for (let t = 0; t < 6; t++) {
       const tree = grower.grow(t);
       const reference = referenceTree(data, params, t);
-      expect(reference.rootRows).toBeGreaterThan(4 * LOCAL_ROWS);
+      expect(reference.rootRows).toBeGreaterThan(4 * localRows());
       expect(Array.from(tree.feature)).toEqual(reference.feature);
       expect(Array.from(tree.value)).toEqual(reference.value);
       expect(splitRights(tree)).toEqual(preorderRights(reference.feature));
@@ -229,4 +235,23 @@ describe("TreeGrower", () => {
       expect(splitRights(tree)).toEqual(preorderRights(reference.feature));
     }
   });
+});
+
+describe("grow.wasm", () => {
+  it("is what `npm run build:wasm` builds from lib/forest/assembly/grow.ts today", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "grow-wasm-"));
+    try {
+      const built = join(dir, "grow.wasm");
+      const asc = fileURLToPath(import.meta.resolve("assemblyscript/bin/asc"));
+      const config = fileURLToPath(new URL("./assembly/asconfig.json", import.meta.url));
+      await promisify(execFile)(process.execPath, [asc, "--config", config, "--outFile", built]);
+      const committed = await readFile(new URL("./grow.wasm", import.meta.url));
+      expect(
+        Buffer.compare(await readFile(built), committed),
+        "lib/forest/grow.wasm is out of date: run `npm run build:wasm` and commit it",
+      ).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

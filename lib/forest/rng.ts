@@ -39,6 +39,11 @@ export class TreeRng {
     return result;
   }
 
+  /** The generator's state, for a grower that draws the rest of the stream (lib/forest/assembly/grow.ts). */
+  state(): [number, number, number, number] {
+    return [this.a, this.b, this.c, this.d];
+  }
+
   /** A uniform integer in [0, n) for n <= 2^32. */
   below(n: number): number {
     return Math.floor((this.nextUint32() * n) / 4294967296);
