@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { binFeature, separatingFloat32, sortFloat64 } from "./binning.ts";
+import { binFeature } from "./binning.ts";
 
 /** binFeature on one column: the feature's edges, and each value's bin by its index. */
 function binColumn(values: Float64Array, maxBins: number) {
@@ -8,8 +8,8 @@ function binColumn(values: Float64Array, maxBins: number) {
   return { edges, bins };
 }
 
-describe("separatingFloat32", () => {
-  it("returns a float32 between two values, or null when float32 cannot tell them apart", () => {
+describe("binFeature", () => {
+  it("separates two values with a float32 edge near their midpoint, or keeps one bin when float32 cannot tell them apart", () => {
     const pairs: [number, number][] = [
       [0.1, 0.2],
       [-3.3, -3.2999999],
@@ -18,16 +18,17 @@ describe("separatingFloat32", () => {
       [-1e-40, 1e-40],
     ];
     for (const [a, b] of pairs) {
-      const t = separatingFloat32(a, b);
-      expect(t).not.toBeNull();
-      expect(Math.fround(t as number)).toBe(t);
-      expect(a <= (t as number) && (t as number) < b).toBe(true);
+      const { edges, bins } = binColumn(Float64Array.of(b, a), 255);
+      expect(edges.length).toBe(1);
+      const [t] = edges;
+      expect(a <= t && t < b).toBe(true);
+      expect(Array.from(bins)).toEqual([1, 0]);
     }
-    expect(separatingFloat32(1 + 2 ** -40, 1 + 2 ** -39)).toBeNull();
+    const { edges, bins } = binColumn(Float64Array.of(1 + 2 ** -39, 1 + 2 ** -40), 255);
+    expect(edges.length).toBe(0);
+    expect(Array.from(bins)).toEqual([0, 0]);
   });
-});
 
-describe("binFeature", () => {
   it("gives each distinct value its own bin when there are few", () => {
     const values = Float64Array.from([3, 1, 2, 2, 3, 1, 5]);
     const { edges, bins } = binColumn(values, 255);
@@ -71,8 +72,8 @@ describe("binFeature", () => {
   });
 });
 
-describe("sortFloat64", () => {
-  it("orders values exactly as Float64Array.prototype.sort does, rows along", () => {
+describe("binFeature's order", () => {
+  it("bins values in the order Float64Array.prototype.sort gives them, -0 with 0, whatever their signs and magnitudes", () => {
     let state = 5;
     const random = () => {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -88,20 +89,21 @@ describe("sortFloat64", () => {
       ),
       Float64Array.from({ length: 3000 }, () => Math.floor(random() * 7) - 3),
       Float64Array.from({ length: 1 }, () => -2.5),
-      new Float64Array(0),
     ];
     for (const values of cases) {
-      const sorted = Float64Array.from(values);
-      const rows = Int32Array.from(values, (_, i) => i);
-      const n = values.length;
-      sortFloat64(sorted, rows, new Float64Array(n), new Int32Array(n));
-      const expected = Float64Array.from(values).sort();
-      // Each row moved with its value.
-      expect(Float64Array.from(rows, (row) => values[row])).toEqual(sorted);
-      expect(Array.from(sorted, (v) => Object.is(v, -0))).toEqual(
-        Array.from(expected, (v) => Object.is(v, -0)),
-      );
-      expect(sorted).toEqual(expected);
+      const { edges, bins } = binColumn(values, 65_536);
+      const order = Array.from(values, (_, i) => i).sort((i, j) => values[i] - values[j]);
+      for (let k = 1; k < order.length; k++) {
+        const [before, after] = [order[k - 1], order[k]];
+        // Bins only go up with the value, and equal values (-0 and 0 too) share one.
+        expect(bins[after]).toBeGreaterThanOrEqual(bins[before]);
+        if (values[after] === values[before]) expect(bins[after]).toBe(bins[before]);
+        // A new bin starts exactly where a float32 edge separates the two values.
+        const edge = edges[bins[before]];
+        expect(bins[after] > bins[before]).toBe(
+          edge !== undefined && values[before] <= edge && edge < values[after],
+        );
+      }
     }
   });
 });

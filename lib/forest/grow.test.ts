@@ -237,18 +237,18 @@ describe("TreeGrower", () => {
   });
 });
 
-describe("grow.wasm", () => {
-  it("is what `npm run build:wasm` builds from lib/forest/assembly/grow.ts today", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "grow-wasm-"));
+describe("forest.wasm", () => {
+  it("is what `npm run build:wasm` builds from lib/forest/assembly/ today", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "forest-wasm-"));
     try {
-      const built = join(dir, "grow.wasm");
+      const built = join(dir, "forest.wasm");
       const asc = fileURLToPath(import.meta.resolve("assemblyscript/bin/asc"));
       const config = fileURLToPath(new URL("./assembly/asconfig.json", import.meta.url));
       await promisify(execFile)(process.execPath, [asc, "--config", config, "--outFile", built]);
-      const committed = await readFile(new URL("./grow.wasm", import.meta.url));
+      const committed = await readFile(new URL("./forest.wasm", import.meta.url));
       expect(
         Buffer.compare(await readFile(built), committed),
-        "lib/forest/grow.wasm is out of date: run `npm run build:wasm` and commit it",
+        "lib/forest/forest.wasm is out of date: run `npm run build:wasm` and commit it",
       ).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,15 +1,13 @@
 // Growing one regression tree on pre-binned data: the hot loop of training. The grower itself is
-// WebAssembly (lib/forest/assembly/grow.ts, which describes the algorithm, compiled to grow.wasm
-// by `npm run build:wasm`); this class hands it the data and reads back its trees.
-//
-// Each TreeGrower has an instance of its own, with its own memory, freed with the grower: the
-// grower allocates its arrays once, and growing a tree allocates nothing new but a histogram now
-// and then (the runtime compiled in never frees, so memory is reclaimed by dropping the instance).
+// WebAssembly (lib/forest/assembly/grow.ts, which describes the algorithm; see wasm.ts); this
+// class hands it the data and reads back its trees. Each TreeGrower has an instance of its own:
+// the grower allocates its arrays once, and growing a tree allocates nothing new but a histogram
+// now and then.
 
-import { readFileSync } from "node:fs";
 import type { ForestParams } from "./params.ts";
 import { featuresPerSplit } from "./params.ts";
 import { bootstrapCounts, TreeRng } from "./rng.ts";
+import { addresses, type ForestWasm, instantiate } from "./wasm.ts";
 
 /** The read-only training data one grower sees. */
 export interface BinnedData {
@@ -37,43 +35,6 @@ export interface GrownTree {
   right: Int32Array;
 }
 
-/** The part of the WebAssembly API used here (TypeScript declares it only among the DOM's types). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-};
-
-interface GrowerExports {
-  memory: { buffer: ArrayBuffer };
-  LOCAL_ROWS: { value: number };
-  create(
-    nRows: number,
-    nFeatures: number,
-    maxBins: number,
-    tryFeatures: number,
-    maxDepth: number,
-    minLeaf: number,
-    minSplit: number,
-  ): number;
-  init(): void;
-  grow(a: number, b: number, c: number, d: number): number;
-}
-
-/** Compiled once per thread, on first use. */
-let compiled: object | undefined;
-
-function instantiate(): GrowerExports {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL("./grow.wasm", import.meta.url)));
-  const instance = new WebAssembly.Instance(compiled, {
-    env: {
-      abort(): never {
-        throw new Error("lib/forest/grow.wasm aborted: it ran out of memory or was built wrongly");
-      },
-    },
-  });
-  return instance.exports as unknown as GrowerExports;
-}
-
 /** Nodes with at most this many rows are grown from node-local arrays: the grower's constant. */
 export function localRows(): number {
   return instantiate().LOCAL_ROWS.value;
@@ -96,7 +57,7 @@ export class TreeGrower {
   readonly nFeatures: number;
   private readonly nRows: number;
   private readonly seed: number;
-  private readonly wasm: GrowerExports;
+  private readonly wasm: ForestWasm;
   private readonly at: Addresses;
 
   constructor(data: BinnedData, params: ForestParams) {
@@ -117,7 +78,7 @@ export class TreeGrower {
     );
     const { buffer } = wasm.memory;
     const [rowBins, y, edges, edgeCounts, bootstrap, outFeature, outValue, outRight, importance] =
-      new Uint32Array(buffer, published, 9);
+      addresses(wasm, published, 9);
     this.at = {
       rowBins,
       y,

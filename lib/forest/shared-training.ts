@@ -2,7 +2,7 @@
 // features into it in parallel, then every thread grows trees on all of it, taking tree indices
 // from a shared counter until none are left.
 
-import { BinningScratch, binFeature } from "./binning.ts";
+import { Binner } from "./binning.ts";
 import type { Dataset } from "./forest.ts";
 import { type BinnedData, TreeGrower } from "./grow.ts";
 import type { ForestParams } from "./params.ts";
@@ -71,13 +71,15 @@ export function binSharedFeatures(shared: SharedTraining): void {
   const bins = binsView(shared);
   const allEdges = new Float32Array(shared.edges);
   const counts = new Int32Array(shared.counts);
-  const scratch = new BinningScratch(nRows);
+  // Made on the first feature taken: a thread that comes late may find none left.
+  let binner: Binner | undefined;
   for (
     let f = Atomics.add(counts, nFeatures + 1, 1);
     f < nFeatures;
     f = Atomics.add(counts, nFeatures + 1, 1)
   ) {
-    const edges = binFeature(x, nRows, nFeatures, f, params.maxBins, bins, scratch);
+    binner ??= new Binner(x, nRows, nFeatures, params.maxBins);
+    const edges = binner.bin(f, bins);
     allEdges.set(edges, f * (params.maxBins - 1));
     counts[f] = edges.length;
     // A sequentially consistent add publishes the writes above to whoever reads the count with

@@ -1,0 +1,52 @@
+// The forest's WebAssembly: lib/forest/assembly/ (AssemblyScript), compiled to forest.wasm by
+// `npm run build:wasm`. grow.ts and binning.ts each make instances of their own, with their own
+// memory, freed with them: the runtime compiled in never frees, so memory is reclaimed by dropping
+// the instance.
+import { readFileSync } from "node:fs";
+
+/** The part of the WebAssembly API used here (TypeScript declares it only among the DOM's types). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+};
+
+/** What lib/forest/assembly/grow.ts and binning.ts export. */
+export interface ForestWasm {
+  memory: { buffer: ArrayBuffer };
+  LOCAL_ROWS: { value: number };
+  create(
+    nRows: number,
+    nFeatures: number,
+    maxBins: number,
+    tryFeatures: number,
+    maxDepth: number,
+    minLeaf: number,
+    minSplit: number,
+  ): number;
+  init(): void;
+  grow(a: number, b: number, c: number, d: number): number;
+  separatingFloat32(a: number, b: number): number;
+  binningCreate(nRows: number, nFeatures: number, maxBins: number): number;
+  binFeature(f: number, maxBins: number): number;
+}
+
+/** Compiled once per thread, on first use. */
+let compiled: object | undefined;
+
+/** A fresh instance of forest.wasm, with a memory of its own. */
+export function instantiate(): ForestWasm {
+  compiled ??= new WebAssembly.Module(readFileSync(new URL("./forest.wasm", import.meta.url)));
+  const instance = new WebAssembly.Instance(compiled, {
+    env: {
+      abort(): never {
+        throw new Error("lib/forest/forest.wasm aborted: it was built wrongly");
+      },
+    },
+  });
+  return instance.exports as unknown as ForestWasm;
+}
+
+/** Unsigned 32-bit addresses published by the WebAssembly side, at `at` in its memory. */
+export function addresses(wasm: ForestWasm, at: number, count: number): Uint32Array {
+  return new Uint32Array(wasm.memory.buffer, at, count);
+}
