@@ -21,3 +21,5 @@ echo "setup: installing the locked dependencies with Node $(node --version)"
 # @scarf/scarf's is telemetry).
 npm ci --ignore-scripts --no-audit --no-fund
 npm rebuild node
+# patches/: fixes to dependencies not yet released upstream (patches/README.md says which and why).
+npx --no-install patch-package
