@@ -4,37 +4,39 @@
 // (lib/forest/assembly/binning.ts, which describes how; see wasm.ts).
 import { addresses, type ForestWasm, instantiate } from "./wasm.ts";
 
-/** Bins the features of one row-major matrix, one at a time, in a WebAssembly instance of its own. */
+/**
+ * Bins features of row-major matrices of nRows rows, one at a time, in a WebAssembly instance of
+ * its own (which holds one feature at a time, so its memory grows with the rows only).
+ */
 export class Binner {
   private readonly wasm: ForestWasm;
+  private readonly valuesAt: number;
   private readonly edgesAt: number;
   private readonly binsAt: number;
   private readonly nRows: number;
-  private readonly nFeatures: number;
   private readonly maxBins: number;
 
-  constructor(x: Float64Array, nRows: number, nFeatures: number, maxBins: number) {
+  constructor(nRows: number, maxBins: number) {
     this.nRows = nRows;
-    this.nFeatures = nFeatures;
     this.maxBins = maxBins;
     const wasm = instantiate();
     this.wasm = wasm;
-    const [xAt, edgesAt, binsAt] = addresses(
+    [this.valuesAt, this.edgesAt, this.binsAt] = addresses(
       wasm,
-      wasm.binningCreate(nRows, nFeatures, maxBins),
+      wasm.binningCreate(nRows, maxBins),
       3,
-    );
-    this.edgesAt = edgesAt;
-    this.binsAt = binsAt;
-    new Float64Array(wasm.memory.buffer, xAt, nRows * nFeatures).set(
-      x.subarray(0, nRows * nFeatures),
     );
   }
 
-  /** Bins feature f: returns its edges and writes each row's bin to the row-major bins[row * nFeatures + f]. */
-  bin(f: number, bins: Uint8Array | Uint16Array): Float32Array {
-    const { wasm, nRows, nFeatures } = this;
-    const count = wasm.binFeature(f, this.maxBins);
+  /**
+   * Bins feature f of the row-major x (nFeatures per row): returns its edges and writes each row's
+   * bin to the row-major bins[row * nFeatures + f].
+   */
+  bin(x: Float64Array, nFeatures: number, f: number, bins: Uint8Array | Uint16Array): Float32Array {
+    const { wasm, nRows } = this;
+    const values = new Float64Array(wasm.memory.buffer, this.valuesAt, nRows);
+    for (let row = 0; row < nRows; row++) values[row] = x[row * nFeatures + f];
+    const count = wasm.binFeature(this.maxBins);
     const { buffer } = wasm.memory;
     const column = new Uint16Array(buffer, this.binsAt, nRows);
     for (let row = 0; row < nRows; row++) bins[row * nFeatures + f] = column[row];
@@ -51,5 +53,5 @@ export function binFeature(
   maxBins: number,
   bins: Uint8Array | Uint16Array,
 ): Float32Array {
-  return new Binner(x, nRows, nFeatures, maxBins).bin(f, bins);
+  return new Binner(nRows, maxBins).bin(x, nFeatures, f, bins);
 }

@@ -78,8 +78,8 @@ export function binSharedFeatures(shared: SharedTraining): void {
     f < nFeatures;
     f = Atomics.add(counts, nFeatures + 1, 1)
   ) {
-    binner ??= new Binner(x, nRows, nFeatures, params.maxBins);
-    const edges = binner.bin(f, bins);
+    binner ??= new Binner(nRows, params.maxBins);
+    const edges = binner.bin(x, nFeatures, f, bins);
     allEdges.set(edges, f * (params.maxBins - 1));
     counts[f] = edges.length;
     // A sequentially consistent add publishes the writes above to whoever reads the count with

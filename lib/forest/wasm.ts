@@ -25,9 +25,8 @@ export interface ForestWasm {
   ): number;
   init(): void;
   grow(a: number, b: number, c: number, d: number): number;
-  separatingFloat32(a: number, b: number): number;
-  binningCreate(nRows: number, nFeatures: number, maxBins: number): number;
-  binFeature(f: number, maxBins: number): number;
+  binningCreate(nRows: number, maxBins: number): number;
+  binFeature(maxBins: number): number;
 }
 
 /** Compiled once per thread, on first use. */

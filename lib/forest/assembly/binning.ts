@@ -11,18 +11,16 @@ function stepFloat32(value: f32, up: bool): f32 {
 }
 
 /** A float32 t with a <= t < b, near the midpoint of a and b; NaN when float32 cannot separate them. */
-export function separatingFloat32(a: f64, b: f64): f32 {
+function separatingFloat32(a: f64, b: f64): f32 {
   const mid = <f32>(a + (b - a) / 2);
   if (<f64>mid >= a && <f64>mid < b) return mid;
   const step = stepFloat32(mid, <f64>mid < a);
   return <f64>step >= a && <f64>step < b ? step : NaN;
 }
 
-// The data of one binner (one per thread): the row-major features, written by
-// lib/forest/binning.ts, and the scratch space reused from feature to feature.
+// One binner's arrays (one per thread), reused from feature to feature: the feature's values,
+// written by lib/forest/binning.ts, and the scratch space.
 let nRows: i32 = 0;
-let nFeatures: i32 = 0;
-let x = new StaticArray<f64>(0);
 let values = new StaticArray<f64>(0);
 let spareValues = new StaticArray<f64>(0);
 let rows = new StaticArray<i32>(0);
@@ -34,37 +32,33 @@ let edges = new StaticArray<f32>(0);
 let edgeCount: i32 = 0;
 let bins = new StaticArray<u16>(0);
 
-/** Where binningCreate's arrays are, as lib/forest/binning.ts reads them: x, edges, bins. */
+/** Where binningCreate's arrays are, as lib/forest/binning.ts reads them: values, edges, bins. */
 const addresses = new StaticArray<u32>(3);
 
-/** Makes room for nRows rows of nFeatures features and up to maxBins bins; returns where the addresses are. */
-export function binningCreate(rowCount: i32, featureCount: i32, maxBins: i32): usize {
+/** Makes room for features of nRows rows in up to maxBins bins; returns where the addresses are. */
+export function binningCreate(rowCount: i32, maxBins: i32): usize {
   nRows = rowCount;
-  nFeatures = featureCount;
-  x = new StaticArray<f64>(rowCount * featureCount);
   values = new StaticArray<f64>(rowCount);
   spareValues = new StaticArray<f64>(rowCount);
   rows = new StaticArray<i32>(rowCount);
   spareRows = new StaticArray<i32>(rowCount);
   edges = new StaticArray<f32>(maxBins - 1);
   bins = new StaticArray<u16>(rowCount);
-  addresses[0] = changetype<u32>(x);
+  addresses[0] = changetype<u32>(values);
   addresses[1] = changetype<u32>(edges);
   addresses[2] = changetype<u32>(bins);
   return changetype<usize>(addresses);
 }
 
 /**
- * Bins feature f: its edges go to edges (the count is returned) and each row's bin to bins[row].
+ * Bins the feature whose values (by row) were written to values: its edges go to edges (the count
+ * is returned) and each row's bin to bins[row].
  * The edges are midpoints between distinct values when there are at most maxBins of them,
  * otherwise between the values at the 1/maxBins quantiles and the next distinct value.
  */
-export function binFeature(f: i32, maxBins: i32): i32 {
+export function binFeature(maxBins: i32): i32 {
   const n = nRows;
-  for (let i = 0; i < n; i++) {
-    values[i] = x[i * nFeatures + f];
-    rows[i] = i;
-  }
+  for (let i = 0; i < n; i++) rows[i] = i;
   sortValues(n);
   edgeCount = 0;
   if (!moreDistinctThan(n, maxBins)) {
