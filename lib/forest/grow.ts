@@ -40,18 +40,19 @@ export function localRows(): number {
   return instantiate().LOCAL_ROWS.value;
 }
 
-/** Where the grower's arrays are in its memory (publish in lib/forest/assembly/grow.ts). */
-interface Addresses {
-  rowBins: number;
-  y: number;
-  edges: number;
-  edgeCounts: number;
-  bootstrap: number;
-  outFeature: number;
-  outValue: number;
-  outRight: number;
-  importance: number;
-}
+/** Where the grower's arrays are in its memory, in the order publish (lib/forest/assembly/grow.ts) gives them. */
+const ADDRESSES = [
+  "rowBins",
+  "y",
+  "edges",
+  "edgeCounts",
+  "bootstrap",
+  "outFeature",
+  "outValue",
+  "outRight",
+  "importance",
+] as const;
+type Addresses = Record<(typeof ADDRESSES)[number], number>;
 
 export class TreeGrower {
   readonly nFeatures: number;
@@ -67,7 +68,7 @@ export class TreeGrower {
     this.seed = params.seed;
     const wasm = instantiate();
     this.wasm = wasm;
-    const published = wasm.create(
+    const at = wasm.create(
       nRows,
       nFeatures,
       params.maxBins,
@@ -77,19 +78,9 @@ export class TreeGrower {
       params.minSamplesSplit,
     );
     const { buffer } = wasm.memory;
-    const [rowBins, y, edges, edgeCounts, bootstrap, outFeature, outValue, outRight, importance] =
-      addresses(wasm, published, 9);
-    this.at = {
-      rowBins,
-      y,
-      edges,
-      edgeCounts,
-      bootstrap,
-      outFeature,
-      outValue,
-      outRight,
-      importance,
-    };
+    const published = addresses(wasm, at, ADDRESSES.length);
+    this.at = Object.fromEntries(ADDRESSES.map((name, i) => [name, published[i]])) as Addresses;
+    const { rowBins, y, edges, edgeCounts } = this.at;
     const BinArray = params.maxBins <= 256 ? Uint8Array : Uint16Array;
     new BinArray(buffer, rowBins, nRows * nFeatures).set(data.rowBins);
     new Float64Array(buffer, y, nRows).set(data.y.subarray(0, nRows));

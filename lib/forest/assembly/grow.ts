@@ -50,8 +50,9 @@ const EARLY_STOP_ROWS: i32 = 7;
 const INSERTION_SORT_ROWS: i32 = 48;
 
 /**
- * The rest of a tree's xoshiro128** stream (lib/forest/rng.ts): lib/forest/grow.ts draws the
- * bootstrap and hands over the generator's state, from which each node draws its feature order.
+ * The rest of a tree's xoshiro128** stream: TreeRng (lib/forest/rng.ts) draws the bootstrap and
+ * hands over its state, from which each node draws its feature order. The two must draw alike:
+ * grow.test.ts grows trees against reference rules that draw every feature order from TreeRng.
  */
 class Rng {
   a: u32 = 0;
