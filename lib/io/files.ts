@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { Worker } from "node:worker_threads";
 
 /** A temp path beside `path` (same folder, so a rename onto `path` is atomic). */
 export function tempPathFor(path: string): string {
@@ -63,6 +64,21 @@ export async function sha256File(path: string): Promise<string> {
     await handle.close();
   }
   return hash.digest("hex");
+}
+
+/**
+ * sha256File on a worker thread of its own, for a large file hashed while this thread (and
+ * polars' threads) do other work with it. The worker reads the file again, from the page cache.
+ */
+export function sha256FileOffThread(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./sha256-worker.ts", import.meta.url), { workerData: path });
+    worker.once("message", resolve);
+    worker.once("error", reject);
+    worker.once("exit", (code) =>
+      reject(new Error(`${path}: the hashing thread stopped (exit ${code})`)),
+    );
+  });
 }
 
 /** The hex sha256 of bytes or a string. */

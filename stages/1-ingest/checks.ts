@@ -212,8 +212,14 @@ export interface ChunkSchemas {
 }
 
 export interface CheckedRows {
-  /** `row`, the parsed values and the category of the rows that pass every check. */
-  kept: pl.DataFrame;
+  /**
+   * `row`, the parsed values and the category of the rows that pass every check. Lazy: where
+   * most rows pass, the filter that drops the others runs only when the rows are written, as
+   * part of that pass, instead of copying the chunk once more here.
+   */
+  kept: pl.LazyDataFrame;
+  /** How many rows `kept` holds. */
+  keptCount: number;
   /** `row`, `check` and the stripped text `raw_<column>` of the others, or null when none. */
   failing: pl.DataFrame | null;
 }
@@ -247,18 +253,17 @@ export async function validateChunk(
   const failed = parsed.select(x.parsedFailed()).getColumn("failed");
   const rows = parsed.withRowIndex("row", firstRow).select(...keptColumns);
   const indexes = failed.argTrue().toArray() as number[];
-  if (indexes.length === 0) return { rows: rows.height, kept: rows, failing: null };
-  // Polars' threads filter the kept rows while this one looks for the lines of failing rows.
-  const keeping = rows
+  if (indexes.length === 0) {
+    return { rows: rows.height, kept: rows.lazy(), keptCount: rows.height, failing: null };
+  }
+  const kept = rows
     .withColumns(failed)
     .lazy()
     .filter(x.passed())
-    .select(...keptColumns)
-    .collect();
+    .select(...keptColumns);
 
   // The few rows that fail are read again from their lines, as text, for their reasons.
   const text = readText(linesAt(chunk, indexes));
-  const kept = await keeping;
   // Never seen; but should lines and rows not match, the whole chunk is read as text instead.
   if (text.height !== indexes.length) return viaText();
   const failingRows = pl.Series(
@@ -267,7 +272,12 @@ export async function validateChunk(
     pl.UInt32,
   );
   const rechecked = await checkStripped(text.withColumns(failingRows).lazy());
-  return { rows: rows.height, kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
+  return {
+    rows: rows.height,
+    kept: withKept(kept, rechecked.kept),
+    keptCount: rows.height - indexes.length + rechecked.kept.height,
+    failing: rechecked.failing,
+  };
 }
 
 /** The chunk parsed with numbers as numbers, or null when a number column holds other text. */
@@ -296,18 +306,25 @@ async function checkText(rows: pl.DataFrame): Promise<CheckedRows> {
     .filter(x.passed())
     .select(...keptColumns)
     .collect();
-  if (kept.height === asRead.height) return { kept, failing: null };
+  if (kept.height === asRead.height)
+    return { kept: kept.lazy(), keptCount: kept.height, failing: null };
   const rechecked = await checkStripped(
     asRead
       .lazy()
       .filter(x.failed())
       .select(...x.textAsColumns()),
   );
-  return { kept: withKept(kept, rechecked.kept), failing: rechecked.failing };
+  return {
+    kept: withKept(kept.lazy(), rechecked.kept),
+    keptCount: kept.height + rechecked.kept.height,
+    failing: rechecked.failing,
+  };
 }
 
 /** Checks text rows (`row` and the text of each column) with the text stripped of blanks. */
-async function checkStripped(rows: pl.LazyDataFrame): Promise<CheckedRows> {
+async function checkStripped(
+  rows: pl.LazyDataFrame,
+): Promise<{ kept: pl.DataFrame; failing: pl.DataFrame | null }> {
   const x = CHUNK_EXPRESSIONS;
   const stripped = await rows
     .select(...x.textStripped())
@@ -335,6 +352,6 @@ async function checkStripped(rows: pl.LazyDataFrame): Promise<CheckedRows> {
 }
 
 /** `kept` with `more` kept rows, in file order. */
-function withKept(kept: pl.DataFrame, more: pl.DataFrame): pl.DataFrame {
-  return more.height === 0 ? kept : kept.vstack(more).sort("row");
+function withKept(kept: pl.LazyDataFrame, more: pl.DataFrame): pl.LazyDataFrame {
+  return more.height === 0 ? kept : pl.concat([kept, more.lazy()]).sort("row");
 }

@@ -15,8 +15,6 @@ export const CHUNK_BYTES = 32 * 1024 * 1024;
 export interface ChunkOptions {
   /** About how many bytes each piece holds (default CHUNK_BYTES). */
   chunkBytes?: number;
-  /** Called with each range of bytes as it is read. */
-  onRead?: (bytes: Buffer) => void;
 }
 
 export interface Header {
@@ -79,32 +77,28 @@ export async function readHeader(input: string): Promise<Header> {
  * The data part of `input` (after the header) in pieces of about `chunkBytes`, each ending at a
  * line break outside quotes so polars can parse it alone.
  * A piece is valid only until the next one is asked for: its buffer is then reused.
- * `onRead` sees every byte of the file, the header included, once and in order (e.g. to hash
- * the file without reading it twice).
  */
 export async function* dataChunks(
   input: string,
   headerBytes: number,
-  { chunkBytes = CHUNK_BYTES, onRead = () => {} }: ChunkOptions = {},
+  { chunkBytes = CHUNK_BYTES }: ChunkOptions = {},
 ): AsyncGenerator<Buffer> {
   const handle = await open(input, "r");
-  let position = 0;
+  let position = headerBytes;
   const readInto = async (buffer: Buffer, offset: number, length: number) => {
     const { bytesRead } = await handle.read(buffer, offset, length, position);
     position += bytesRead;
-    onRead(buffer.subarray(offset, offset + bytesRead));
     return bytesRead;
   };
   // Two buffers, so that the next piece is read while polars works on this one; no larger than
   // the file. (Unfilled, as every byte used is read into them first.)
   const size = Math.min(chunkBytes, (await handle.stat()).size + 1);
-  const buffers = [Buffer.allocUnsafe(Math.max(size, headerBytes)), Buffer.allocUnsafe(size)];
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let current = 0;
   // Bytes at the start of the current buffer: an incomplete line left over from the last piece.
   let carried = 0;
   let reading = Promise.resolve(0);
   try {
-    await readInto(buffers[current], 0, headerBytes);
     reading = readInto(buffers[current], 0, buffers[current].length);
     for (;;) {
       const bytesRead = await reading;

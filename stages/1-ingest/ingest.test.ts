@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
@@ -12,7 +12,7 @@ import {
   tempDir,
   withField,
 } from "../../test/support/housing.ts";
-import { runIngest } from "./ingest.ts";
+import { type IngestOptions, runIngest } from "./ingest.ts";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -105,11 +105,15 @@ describe("ingest: good input", () => {
 
 describe("ingest: the same result however the file is read", () => {
   /** Runs ingest on `text` in its own folder, allowing any share of bad rows. */
-  async function ingestAll(name: string, text: string, chunkBytes?: number) {
+  async function ingestAll(
+    name: string,
+    text: string,
+    sizes: Pick<IngestOptions, "chunkBytes" | "inMemoryBytes"> = {},
+  ) {
     const input = join(dir, `${name}.csv`);
     await writeFile(input, text);
     const outDir = join(dir, name);
-    const report = await runIngest({ input, outDir, maxQuarantineShare: 1, chunkBytes });
+    const report = await runIngest({ input, outDir, maxQuarantineShare: 1, ...sizes });
     return {
       report,
       clean: pl.readParquet(join(outDir, "clean.parquet")),
@@ -224,7 +228,7 @@ describe("ingest: the same result however the file is read", () => {
     ]);
     for (const [line, [column, value]] of bad) lines[line] = withField(lines[line], column, value);
     const text = `${lines.join("\n")}\n`;
-    const { report, clean, quarantine } = await ingestAll("large", text, chunkBytes);
+    const { report, clean, quarantine } = await ingestAll("large", text, { chunkBytes });
 
     expect(report.input.sha256).toBe(createHash("sha256").update(text).digest("hex"));
     expect(report.input.bytes).toBe(Buffer.byteLength(text));
@@ -236,6 +240,13 @@ describe("ingest: the same result however the file is read", () => {
     expect(rowNumbers.slice(0, 4)).toEqual([2, 3, 5, 6]);
     expect(rowNumbers.every((row, i) => !i || row > rowNumbers[i - 1])).toBe(true);
     expect(rowNumbers.at(-1)).toBe(rows);
+
+    // Past inMemoryBytes the kept rows wait on disk: the same outputs.
+    const spilled = await ingestAll("spilled", text, { chunkBytes, inMemoryBytes: 0 });
+    expect(spilled.report.rows).toEqual(report.rows);
+    expect(spilled.report.imputed).toEqual(report.imputed);
+    expect(spilled.quarantine).toEqual(quarantine);
+    expect(spilled.clean.frameEqual(clean)).toBe(true);
   });
 });
 
@@ -244,6 +255,25 @@ describe("ingest: bad input", () => {
     await expect(
       runIngest({ input: join(dir, "nope.csv"), outDir: join(dir, "out") }),
     ).rejects.toThrow(/nope\.csv: file not found; run `npm run data:fetch`/);
+  });
+
+  it("a file that changes while it is read: no output, and a message that says so", async () => {
+    // The rows and the sha256 come from two reads of the file; a write in between would leave
+    // a report whose hash is not that of the rows ingested.
+    const input = join(dir, "input.csv");
+    await writeFile(input, housingCsv(20));
+    const outDir = join(dir, "out");
+    const ingest = runIngest({
+      input,
+      outDir,
+      onProgress: (message) => {
+        if (message === "validating rows") appendFileSync(input, `${housingLine(3)}\n`);
+      },
+    });
+    await expect(ingest).rejects.toThrow(
+      /input\.csv: the file changed while it was being read; run the ingest again/,
+    );
+    expect(existsSync(outDir)).toBe(false);
   });
 
   it("empty file", async () => {

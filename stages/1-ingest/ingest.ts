@@ -3,12 +3,16 @@
 // The CSV is read in line-aligned chunks (csv.ts) and each chunk is parsed and checked by polars
 // on its own (checks.ts). Kept rows of a large input go to Arrow part files; one streaming pass
 // then imputes the median and writes clean.parquet.
-import { createHash } from "node:crypto";
-import { mkdir, open, rm } from "node:fs/promises";
+import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { InputError } from "../../lib/io/errors.ts";
-import { produceDirAtomic, sha256File, writeJsonAtomic } from "../../lib/io/files.ts";
+import {
+  produceDirAtomic,
+  sha256File,
+  sha256FileOffThread,
+  writeJsonAtomic,
+} from "../../lib/io/files.ts";
 import { libraryVersions } from "../../lib/io/versions.ts";
 import {
   DEFAULT_MAX_QUARANTINE_SHARE,
@@ -40,6 +44,8 @@ export interface IngestOptions {
   maxQuarantineShare?: number;
   /** Bytes of CSV parsed at a time (default 32 MiB, csv.ts CHUNK_BYTES). */
   chunkBytes?: number;
+  /** Kept rows stay in memory until this much CSV has been read, then wait on disk (default 256 MiB). */
+  inMemoryBytes?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -80,6 +86,7 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
     throw new InputError(`max quarantine share: ${maxShare} is not allowed; expected 0..1`);
   }
   const header = await readHeader(input);
+  const inputState = await fileState(input);
   const extraColumns = header.columns.filter(
     (name) => !(REQUIRED_COLUMNS as readonly string[]).includes(name),
   );
@@ -88,7 +95,14 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
     onProgress("validating rows");
     const partsDir = join(tempDir, "parts");
     const quarantinePath = join(tempDir, INGEST_FILES.quarantine);
-    const scan = await validateFile(input, header, partsDir, quarantinePath, options.chunkBytes);
+    const scan = await validateFile(input, header, partsDir, quarantinePath, options);
+    // The rows and the sha256 come from two reads of the file (see validateFile): they describe
+    // the same bytes only if the file did not change in between.
+    if ((await fileState(input)) !== inputState) {
+      throw new InputError(
+        `${input}: the file changed while it was being read; run the ingest again once nothing writes to it`,
+      );
+    }
     const { read, kept, missing, median } = scan;
     const quarantined = read - kept;
     if (read === 0) {
@@ -148,6 +162,12 @@ export async function runIngest(options: IngestOptions): Promise<IngestReport> {
   });
 }
 
+/** What tells one state of a file from another: its inode, size and modification time. */
+async function fileState(path: string): Promise<string> {
+  const { ino, size, mtimeNs } = await stat(path, { bigint: true });
+  return `${ino}:${size}:${mtimeNs}`;
+}
+
 interface FileScan {
   read: number;
   kept: number;
@@ -162,7 +182,7 @@ interface FileScan {
   /** The kept rows, in file order. */
   keptRows: pl.LazyDataFrame[];
   bytes: number;
-  /** The sha256 of the whole file (lineage), from the bytes as they were read. */
+  /** The sha256 of the whole file (lineage). */
   sha256: string;
 }
 
@@ -175,7 +195,10 @@ async function validateFile(
   header: Header,
   partsDir: string,
   quarantinePath: string,
-  chunkBytes?: number,
+  {
+    chunkBytes,
+    inMemoryBytes = IN_MEMORY_BYTES,
+  }: Pick<IngestOptions, "chunkBytes" | "inMemoryBytes">,
 ): Promise<FileScan> {
   await mkdir(partsDir);
   const numericColumns = new Set(NUMERIC_RULES.map((rule) => rule.column));
@@ -196,17 +219,17 @@ async function validateFile(
     bytes: 0,
     sha256: "",
   };
-  const hash = createHash("sha256");
+  // The sha256 (lineage) is computed on a thread of its own, which reads the file again: on this
+  // thread, it would wait for and hold up polars' parsing (about a tenth of the stage).
+  const hashing = sha256FileOffThread(input);
+  hashing.catch(() => {}); // awaited below, unless the rows fail first
   const bedroomCounts: pl.DataFrame[] = [];
-  const inMemory: pl.DataFrame[] = [];
+  const inMemory: pl.LazyDataFrame[] = [];
   const parts: string[] = [];
   const quarantine = await open(quarantinePath, "w");
   try {
     await quarantine.write(`${QUARANTINE_COLUMNS.join(",")}\n`);
-    const chunks = dataChunks(input, header.bytes, {
-      chunkBytes,
-      onRead: (bytes) => hash.update(bytes),
-    });
+    const chunks = dataChunks(input, header.bytes, { chunkBytes });
     for await (const chunk of chunks) {
       scan.bytes += chunk.length;
       // Line numbers of the file: the header is line 1.
@@ -214,20 +237,22 @@ async function validateFile(
       const checked = await validateChunk(input, chunk, firstRow, schemas);
       const { kept: keptRows, failing } = checked;
       scan.read += checked.rows;
-      if (keptRows.height > 0) {
-        scan.kept += keptRows.height;
-        const values = keptRows.getColumn("total_bedrooms");
+      if (checked.keptCount > 0) {
+        scan.kept += checked.keptCount;
+        const values = (await keptRows.select("total_bedrooms").collect()).getColumn(
+          "total_bedrooms",
+        );
         scan.missing += values.nullCount();
         addValueCounts(bedroomCounts, values);
         inMemory.push(keptRows);
       }
       // Kept rows stay in memory while the input is small (writing and reading them back costs
       // a fifth of the stage), and go to disk past that, so memory stays bounded.
-      if (scan.bytes > IN_MEMORY_BYTES) {
+      if (scan.bytes > inMemoryBytes) {
         for (const rows of inMemory.splice(0)) {
           // Arrow IPC, uncompressed: the cheapest to write, and read once, from the page cache.
           const part = join(partsDir, `${String(parts.length).padStart(6, "0")}.arrow`);
-          rows.writeIPC(part);
+          await rows.sinkIpc(part).collect();
           parts.push(part);
         }
       }
@@ -239,12 +264,9 @@ async function validateFile(
   } finally {
     await quarantine.close();
   }
-  scan.keptRows = [
-    ...parts.map((part) => pl.scanIPC(part)),
-    ...inMemory.map((rows) => rows.lazy()),
-  ];
+  scan.keptRows = [...parts.map((part) => pl.scanIPC(part)), ...inMemory];
   scan.bytes += header.bytes;
-  scan.sha256 = hash.digest("hex");
+  scan.sha256 = await hashing;
   scan.median = medianOfCounts(bedroomCounts);
   return scan;
 }
