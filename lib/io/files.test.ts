@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../test/support/housing.ts";
-import { sha256File } from "./files.ts";
+import { sha256File, sha256FileOffThread } from "./files.ts";
 
 describe("file hashes", () => {
   let dir: string;
@@ -29,5 +29,17 @@ describe("file hashes", () => {
   it("rejects, naming the file, when the file cannot be read", async () => {
     const path = join(dir, "missing.csv");
     await expect(sha256File(path)).rejects.toThrow(/ENOENT.*missing\.csv/);
+    await expect(sha256FileOffThread(path, 0)).rejects.toThrow(/ENOENT.*missing\.csv/);
+    // One the worker thread cannot read: its error comes back.
+    await expect(sha256FileOffThread(dir, 0)).rejects.toThrow(/EISDIR/);
+  });
+
+  it("hashes on a thread of its own from a size on, and alike on this one below it", async () => {
+    const bytes = randomBytes(9.5 * 1024 * 1024);
+    const path = join(dir, "data.bin");
+    await writeFile(path, bytes);
+    const expected = createHash("sha256").update(bytes).digest("hex");
+    expect(await sha256FileOffThread(path, 0)).toBe(expected);
+    expect(await sha256FileOffThread(path, bytes.length + 1)).toBe(expected);
   });
 });

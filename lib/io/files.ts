@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 
@@ -66,11 +66,19 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** Starting a thread costs about 40 ms, as long as hashing some 40 MB: smaller files are hashed here. */
+const OFF_THREAD_FROM_BYTES = 32 * 1024 * 1024;
+
 /**
  * sha256File on a worker thread of its own, for a large file hashed while this thread (and
- * polars' threads) do other work with it. The worker reads the file again, from the page cache.
+ * polars' threads) do other work with it; the worker reads the file again, from the page cache.
+ * A file smaller than `fromBytes` is hashed on this thread.
  */
-export function sha256FileOffThread(path: string): Promise<string> {
+export async function sha256FileOffThread(
+  path: string,
+  fromBytes = OFF_THREAD_FROM_BYTES,
+): Promise<string> {
+  if ((await stat(path)).size < fromBytes) return sha256File(path);
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./sha256-worker.ts", import.meta.url), { workerData: path });
     worker.once("message", resolve);
