@@ -147,11 +147,12 @@ describe("trainForest", () => {
   });
 
   it("predicts each tree's leaf mean, whatever the tree and row counts, NaN going right", async () => {
-    // 11 trees: a lockstep group of 8 and a partial one; 37 and 5 rows: by tree and by row.
+    // 11 trees: a lockstep group of 8 and a partial one. Rows: 5 go one by one, 37 tree by tree,
+    // 200 tree by tree with each tree read through first, and 2,100 in blocks of 1,024.
     const data = makeData(400, 3, noisy);
     const forest = await trainForest(data, params({ nEstimators: 11 }), { workers: 1 });
     const random = uniform(21);
-    for (const nRows of [37, 5]) {
+    for (const nRows of [37, 5, 200, 2100]) {
       const x = Float64Array.from({ length: nRows * 3 }, (_, i) =>
         i % 7 === 3 ? Number.NaN : random(),
       );

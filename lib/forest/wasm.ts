@@ -1,6 +1,6 @@
 // The forest's WebAssembly: lib/forest/assembly/ (AssemblyScript), compiled to forest.wasm by
-// `npm run build:wasm`. grow.ts and binning.ts each make instances of their own, with their own
-// memory, freed with them: the runtime compiled in never frees, so memory is reclaimed by dropping
+// `npm run build:wasm`. grow.ts, binning.ts and forest.ts (prediction) each make instances of
+// their own, with their own memory, freed with them: the runtime compiled in never frees, so memory is reclaimed by dropping
 // the instance.
 import { readFileSync } from "node:fs";
 
@@ -27,6 +27,15 @@ export interface ForestWasm {
   grow(a: number, b: number, c: number, d: number): number;
   binningCreate(nRows: number, maxBins: number): number;
   binFeature(maxBins: number): number;
+  predictCreate(
+    records: number,
+    nTrees: number,
+    nFeatures: number,
+    featureBits: number,
+    blockRows: number,
+  ): number;
+  predictRow(): number;
+  predictBlock(nRows: number, touch: boolean): void;
 }
 
 /** Compiled once per thread, on first use. */
