@@ -264,14 +264,13 @@ export class Forest implements ForestPredictor {
       );
     }
     const out = new Float64Array(nRows);
-    const walker = this.walker();
     if (nRows < BATCH_BY_TREE_ROWS) {
       for (let i = 0; i < nRows; i++) {
-        walker.row.set(x.subarray(i * nFeatures, (i + 1) * nFeatures));
-        out[i] = walker.wasm.predictRow();
+        out[i] = this.predictOne(x.subarray(i * nFeatures, (i + 1) * nFeatures));
       }
       return out;
     }
+    const walker = this.walker();
     // Many rows: tree by tree (predictBlock), in blocks of up to BLOCK_ROWS rows. Each row's
     // sum still adds the trees in order, so the result is predictOne's to the bit.
     const stride = nFeatures + 1;
