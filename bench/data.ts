@@ -8,7 +8,6 @@
 // same rows, in every round (bench/data/agreement.ts).
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { $ } from "zx";
 import { buildFeatureSchema } from "../lib/schema/features.ts";
 import {
@@ -19,6 +18,7 @@ import {
 } from "../lib/schema/rules.ts";
 import { countDisagreements, type EngineCounts } from "./data/agreement.ts";
 import { upsampleHousing } from "./data/upsample.ts";
+import { type BenchHelp, benchArgs, wholeNumber } from "./support/args.ts";
 import { runSide } from "./support/child.ts";
 import { BENCH_DIR, benchDataset, REPO } from "./support/paths.ts";
 import { parsePeers } from "./support/peers.ts";
@@ -56,29 +56,50 @@ interface EngineRun {
   peak_rss_mb: number;
 }
 
+export const help = {
+  about:
+    "Ingest + features of an upsampled housing CSV: ours against polars (Python), DuckDB, pandas and Spark local, doing the same work; the row counts must agree.",
+  options: {
+    rows: { type: "string", default: "2000000", value: "N", description: "rows of the CSV" },
+    peers: {
+      type: "string",
+      default: PEERS.join(","),
+      value: "LIST",
+      description: "the peers to run, comma-separated",
+    },
+    "skip-peers": { type: "boolean", default: false, description: "time our side alone" },
+    seed: {
+      type: "string",
+      default: "42",
+      value: "N",
+      description: "seed of the upsampling and the split",
+    },
+    repeat: {
+      type: "string",
+      default: "1",
+      value: "N",
+      description: "rounds; each engine's median round is reported",
+    },
+    source: {
+      type: "string",
+      value: "PATH",
+      description:
+        "the housing CSV to upsample (default: the shared dataset, as in bench/README.md)",
+    },
+    keep: {
+      type: "boolean",
+      default: false,
+      description: "keep every engine's outputs under .bench/data",
+    },
+  },
+} satisfies BenchHelp;
+
 /** Runs the data benchmark; the last printed line is its JSON result. */
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      rows: { type: "string", default: "2000000" },
-      peers: { type: "string", default: PEERS.join(",") },
-      "skip-peers": { type: "boolean", default: false },
-      seed: { type: "string", default: "42" },
-      repeat: { type: "string", default: "1" },
-      source: { type: "string" },
-      keep: { type: "boolean", default: false },
-    },
-  });
-  const rows = Number(values.rows.replaceAll("_", ""));
-  if (!Number.isSafeInteger(rows) || rows < 1) {
-    throw new Error(`--rows: "${values.rows}" is not a positive whole number`);
-  }
-  const seed = Number(values.seed);
-  const repeat = Number(values.repeat);
-  if (!Number.isSafeInteger(repeat) || repeat < 1) {
-    throw new Error(`--repeat: "${values.repeat}" is not a positive whole number`);
-  }
+  const values = benchArgs(help.options, args);
+  const rows = wholeNumber("rows", values.rows);
+  const seed = wholeNumber("seed", values.seed, 0);
+  const repeat = wholeNumber("repeat", values.repeat);
   const peers = values["skip-peers"] ? [] : parsePeers(values.peers, PEERS);
   const source = await benchDataset(values.source);
   if (peers.includes("spark")) await checkJava();

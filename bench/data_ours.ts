@@ -2,23 +2,26 @@
 // so that its peak RSS is ours only. bench/data.ts runs it as a child; it also runs by itself:
 // `npm run bench -- data_ours --input CSV --out DIR`.
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { runIngest } from "../stages/1-ingest/ingest.ts";
 import { runFeatures } from "../stages/2-features/features.ts";
+import { type BenchHelp, BenchUsageError, benchArgs, wholeNumber } from "./support/args.ts";
+
+export const help = {
+  about:
+    "Our side of the data benchmark alone: ingest + features of one CSV, timed (bench data runs it).",
+  options: {
+    input: { type: "string", value: "CSV", description: "the raw CSV (required)" },
+    out: { type: "string", value: "DIR", description: "where ingest/ and features/ go (required)" },
+    "test-fraction": { type: "string", default: "0.2", value: "F", description: "share held out" },
+    seed: { type: "string", default: "42", value: "N", description: "seed of the split" },
+  },
+} satisfies BenchHelp;
 
 /** Times ingest + features on --input, writing under --out; prints a table, then one JSON line. */
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      input: { type: "string" },
-      out: { type: "string" },
-      "test-fraction": { type: "string", default: "0.2" },
-      seed: { type: "string", default: "42" },
-    },
-  });
+  const values = benchArgs(help.options, args);
   if (!values.input || !values.out) {
-    throw new Error("usage: npm run bench -- data_ours --input CSV --out DIR");
+    throw new BenchUsageError("--input CSV and --out DIR are required");
   }
   const ingestDir = join(values.out, "ingest");
   const start = performance.now();
@@ -28,7 +31,7 @@ export async function main(args: string[]): Promise<void> {
     ingestDir,
     outDir: join(values.out, "features"),
     testFraction: Number(values["test-fraction"]),
-    seed: Number(values.seed),
+    seed: wholeNumber("seed", values.seed, 0),
   });
   const done = performance.now();
 

@@ -25,7 +25,7 @@ import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
 import { freePort } from "../.github/act.ts";
 import { verifyServable } from "../deploy/server/model-store.ts";
 import { MODEL_NAME } from "../lib/bundle/bundle.ts";
@@ -55,6 +55,7 @@ import {
   swapSeconds,
 } from "./deploy/measure.ts";
 import { pythonBaseTag } from "./deploy/python-base.ts";
+import { type BenchHelp, benchArgs, wholeNumber } from "./support/args.ts";
 import { benchDataset, REPO } from "./support/paths.ts";
 import { benchPython } from "./support/python.ts";
 import { pickVersions, writeReport } from "./support/report.ts";
@@ -75,13 +76,6 @@ function progress(message: string): void {
   process.stderr.write(`bench deploy [${clock}]: ${message}\n`);
 }
 
-function wholeNumber(name: string, value: string, min: number): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min)
-    throw new Error(`${name}: "${value}" is not allowed; expected a whole number >= ${min}`);
-  return number;
-}
-
 interface Settings {
   changes: number;
   pollMs: number;
@@ -94,29 +88,65 @@ interface Settings {
   clean: boolean;
 }
 
-function readSettings(args: string[]): Settings {
-  const { values } = parseArgs({
-    args,
-    options: {
-      changes: { type: "string", default: "5" },
-      "poll-ms": { type: "string", default: "2000" },
-      connections: { type: "string", default: "4" },
-      rate: { type: "string", default: "0" },
-      starts: { type: "string", default: "5" },
-      trees: { type: "string", default: String(DEFAULT_FOREST_PARAMS.nEstimators) },
-      source: { type: "string" },
-      "skip-anchor": { type: "boolean", default: false },
-      clean: { type: "boolean", default: false },
+export const help = {
+  about:
+    "The serving image following the registry under load (production swaps, failed requests, image size, cold start) against the seed's FastAPI image; needs podman or docker.",
+  options: {
+    changes: {
+      type: "string",
+      default: "5",
+      value: "N",
+      description: "production changes under load",
     },
-  });
+    "poll-ms": {
+      type: "string",
+      default: "2000",
+      value: "MS",
+      description: "the service's registry poll (1000 or more)",
+    },
+    connections: {
+      type: "string",
+      default: "4",
+      value: "N",
+      description: "connections of the load",
+    },
+    rate: {
+      type: "string",
+      default: "0",
+      value: "N",
+      description: "requests per second over all connections; 0: as fast as answered",
+    },
+    starts: { type: "string", default: "5", value: "N", description: "cold starts timed" },
+    trees: {
+      type: "string",
+      default: String(DEFAULT_FOREST_PARAMS.nEstimators),
+      value: "N",
+      description: "trees of the models served",
+    },
+    source: {
+      type: "string",
+      value: "PATH",
+      description: "the housing CSV (default: the shared dataset)",
+    },
+    "skip-anchor": { type: "boolean", default: false, description: "leave the FastAPI image out" },
+    clean: {
+      type: "boolean",
+      default: false,
+      description: "remove the anchor's image and its Python base afterwards",
+    },
+  },
+} satisfies BenchHelp;
+
+function readSettings(args: string[]): Settings {
+  const values = benchArgs(help.options, args);
   return {
-    changes: wholeNumber("--changes", values.changes, 1),
+    changes: wholeNumber("changes", values.changes),
     // The server's REGISTRY_POLL_MS accepts 1000 ms and more.
-    pollMs: wholeNumber("--poll-ms", values["poll-ms"], 1000),
-    connections: wholeNumber("--connections", values.connections, 1),
-    rate: wholeNumber("--rate", values.rate, 0),
-    starts: wholeNumber("--starts", values.starts, 1),
-    trees: wholeNumber("--trees", values.trees, 1),
+    pollMs: wholeNumber("poll-ms", values["poll-ms"], 1000),
+    connections: wholeNumber("connections", values.connections),
+    rate: wholeNumber("rate", values.rate, 0),
+    starts: wholeNumber("starts", values.starts),
+    trees: wholeNumber("trees", values.trees),
     source: values.source,
     skipAnchor: values["skip-anchor"],
     clean: values.clean,

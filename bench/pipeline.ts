@@ -14,7 +14,6 @@ import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { $ } from "zx";
 import { findGoTool } from "../.github/act.ts";
 import { runGit } from "../lib/registry/git.ts";
@@ -23,6 +22,7 @@ import { archiveTags, importTags } from "../test/support/synthetic-registry.ts";
 import { resolveEngine } from "../tools/container/engine.ts";
 import { startGitHubStandIn } from "../tools/local-github/server.ts";
 import { runWorkflow } from "../tools/local-session/runner.ts";
+import { type BenchHelp, BenchUsageError, benchArgs, wholeNumber } from "./support/args.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_DATA = fileURLToPath(new URL("../../shared/data/housing.csv", import.meta.url));
@@ -185,28 +185,37 @@ function meanSetup(act: ActRunTimes): number {
   return jobs.reduce((sum, job) => sum + job.setup_s, 0) / Math.max(jobs.length, 1);
 }
 
+export const help = {
+  about:
+    "The whole pipeline on the real data: npm run pipeline per stage, pipeline.yml under act (registries of 10 and 2,000 tags), and the README's local session to a served new version.",
+  options: {
+    trees: {
+      type: "string",
+      default: "100",
+      value: "N",
+      description: "trees of the forest trained",
+    },
+    data: { type: "string", default: DEFAULT_DATA, value: "PATH", description: "the housing CSV" },
+    "skip-act": { type: "boolean", default: false, description: "leave out the act runs" },
+    "skip-session": { type: "boolean", default: false, description: "leave out the local session" },
+  },
+} satisfies BenchHelp;
+
 /** Runs the pipeline benchmark; the last printed line is its JSON result. */
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      trees: { type: "string", default: "100" },
-      data: { type: "string", default: DEFAULT_DATA },
-      "skip-act": { type: "boolean", default: false },
-      "skip-session": { type: "boolean", default: false },
-    },
-  });
+  const values = benchArgs(help.options, args);
+  const trees = String(wholeNumber("trees", values.trees));
   const data = values.data;
   if (!existsSync(data))
-    throw new Error(`${data}: no such file; pass --data PATH to the housing CSV`);
+    throw new BenchUsageError(`${data}: no such file; pass --data PATH to the housing CSV`);
   const root = await mkdtemp(join(tmpdir(), "bench-pipeline-"));
   try {
     const localClone = join(root, "local");
     await cloneWorkingTree(REPO, localClone);
     // The clone shares this checkout's installed dependencies instead of installing its own.
     await symlink(join(REPO, "node_modules"), join(localClone, "node_modules"), "dir");
-    console.error(`local: npm run pipeline -- --trees ${values.trees} in ${localClone}`);
-    const local = await localPipeline(localClone, data, values.trees);
+    console.error(`local: npm run pipeline -- --trees ${trees} in ${localClone}`);
+    const local = await localPipeline(localClone, data, trees);
 
     let act: ActRunTimes | null = null;
     let act2000: ActRunTimes | null = null;
@@ -214,10 +223,10 @@ export async function main(args: string[]): Promise<void> {
     if (!values["skip-act"] && actBinary) {
       const actClone = join(root, "act");
       await cloneWorkingTree(REPO, actClone);
-      console.error(`act: pipeline.yml with trees=${values.trees} in ${actClone}`);
-      act = await actPipeline(root, actClone, data, values.trees, 10);
+      console.error(`act: pipeline.yml with trees=${trees} in ${actClone}`);
+      act = await actPipeline(root, actClone, data, trees, 10);
       console.error(`act: pipeline.yml again, on a registry of 2,000 tags`);
-      act2000 = await actPipeline(root, actClone, data, values.trees, 2000);
+      act2000 = await actPipeline(root, actClone, data, trees, 2000);
     } else if (!values["skip-act"]) {
       console.error(
         "act: skipped, act is not installed (go install github.com/nektos/act@v0.2.87)",
@@ -228,8 +237,8 @@ export async function main(args: string[]): Promise<void> {
     if (!values["skip-session"]) {
       const engine = await resolveEngine();
       if (actBinary && engine) {
-        console.error(`session: npm run act -- pipeline trees=${values.trees}, then merge`);
-        session = await actSession(root, data, values.trees);
+        console.error(`session: npm run act -- pipeline trees=${trees}, then merge`);
+        session = await actSession(root, data, trees);
       } else {
         console.error(
           `session: skipped, ${actBinary ? "no container engine (podman or docker)" : "act is not installed"}`,
@@ -264,7 +273,7 @@ export async function main(args: string[]): Promise<void> {
     for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
     console.log(
       JSON.stringify({
-        trees: Number(values.trees),
+        trees: Number(trees),
         local_total_s: Number(local.total_s.toFixed(2)),
         act_total_s: act ? Number(act.total_s.toFixed(1)) : null,
         act_setup_s_per_job: act ? Number(meanSetup(act).toFixed(1)) : null,

@@ -11,10 +11,10 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { BUNDLE_FILES, type ModelManifest, readBundle } from "../lib/bundle/bundle.ts";
 import { DEFAULT_FOREST_PARAMS } from "../lib/forest/params.ts";
 import { runTrain } from "../stages/3-train/train.ts";
+import { type BenchHelp, benchArgs, wholeNumber } from "./support/args.ts";
 import { benchDataset, REPO } from "./support/paths.ts";
 import { benchPython } from "./support/python.ts";
 import { pickVersions, writeReport } from "./support/report.ts";
@@ -57,20 +57,37 @@ type Autocannon = (
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 /** Runs the serving benchmark; the last printed line is its JSON result. */
-export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      duration: { type: "string", default: "15" },
-      connections: { type: "string", default: "8" },
-      trees: { type: "string", default: "100" },
-      source: { type: "string" },
-      "skip-peers": { type: "boolean", default: false },
+export const help = {
+  about:
+    "The Express prediction service against a FastAPI + uvicorn + scikit-learn one: single-record POST /predict under load, then a 1,000-record batch; any failed request fails it.",
+  options: {
+    duration: {
+      type: "string",
+      default: "15",
+      value: "S",
+      description: "seconds of load per service",
     },
-  });
-  const duration = positive("--duration", values.duration);
-  const connections = positive("--connections", values.connections);
-  const trees = positive("--trees", values.trees);
+    connections: {
+      type: "string",
+      default: "8",
+      value: "N",
+      description: "connections of the load",
+    },
+    trees: { type: "string", default: "100", value: "N", description: "trees of both models" },
+    source: {
+      type: "string",
+      value: "PATH",
+      description: "the housing CSV (default: the shared dataset)",
+    },
+    "skip-peers": { type: "boolean", default: false, description: "time our service alone" },
+  },
+} satisfies BenchHelp;
+
+export async function main(args: string[]): Promise<void> {
+  const values = benchArgs(help.options, args);
+  const duration = wholeNumber("duration", values.duration);
+  const connections = wholeNumber("connections", values.connections);
+  const trees = wholeNumber("trees", values.trees);
   const source = await benchDataset(values.source);
   const python = values["skip-peers"] ? null : await benchPython();
 
@@ -162,13 +179,6 @@ export async function main(args: string[]): Promise<void> {
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
   }
-}
-
-function positive(name: string, value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1)
-    throw new Error(`${name}: "${value}" is not allowed; expected a whole number >= 1`);
-  return number;
 }
 
 /**

@@ -13,7 +13,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { createRegistry } from "../lib/registry/create-registry.ts";
 import { buildRegistrySite } from "../lib/registry/site/generate.ts";
 import { serveSite } from "../lib/registry/site/serve.ts";
@@ -24,6 +23,7 @@ import {
   syntheticTags,
 } from "../test/support/synthetic-registry.ts";
 import { startLocalGitHub } from "../tools/local-github/server.ts";
+import { type BenchHelp, benchArgs, wholeNumber } from "./support/args.ts";
 
 const LINKS = { repositoryUrl: "https://github.com/octo-org/house-price", repositoryDir: null };
 
@@ -184,27 +184,32 @@ async function measurePages(siteDir: string, count: number, loads: number) {
   };
 }
 
+export const help = {
+  about:
+    "The registry site of synthetic versions: build time, GitHub API requests (stand-in), heaviest page, page loads in headless Chromium.",
+  options: {
+    versions: {
+      type: "string",
+      default: "1000",
+      value: "N",
+      description: "versions of the site built",
+    },
+    "github-versions": {
+      type: "string",
+      default: "1000",
+      value: "N",
+      description: "versions in the GitHub stand-in, for the request count",
+    },
+    loads: { type: "string", default: "5", value: "N", description: "loads of each kind of page" },
+  },
+} satisfies BenchHelp;
+
 /** Runs the site benchmark; the last printed line is its JSON result. */
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      versions: { type: "string", default: "1000" },
-      "github-versions": { type: "string", default: "1000" },
-      loads: { type: "string", default: "5" },
-    },
-  });
-  const count = Number(values.versions);
-  const githubCount = Number(values["github-versions"]);
-  const loads = Number(values.loads);
-  for (const [name, value] of [
-    ["versions", count],
-    ["github-versions", githubCount],
-    ["loads", loads],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1)
-      throw new Error(`--${name} must be a whole number above 0, not ${values[name]}`);
-  }
+  const values = benchArgs(help.options, args);
+  const count = wholeNumber("versions", values.versions);
+  const githubCount = wholeNumber("github-versions", values["github-versions"]);
+  const loads = wholeNumber("loads", values.loads);
   const work = await mkdtemp(join(tmpdir(), "bench-site-"));
   try {
     console.log(`Building the site of ${count} synthetic versions (3 runs) ...`);

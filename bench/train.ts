@@ -13,10 +13,10 @@
 import { mkdir, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { loadSplit } from "../lib/bundle/dataset.ts";
 import { runIngest } from "../stages/1-ingest/ingest.ts";
 import { runFeatures } from "../stages/2-features/features.ts";
+import { type BenchHelp, benchArgs, wholeNumber } from "./support/args.ts";
 import { runJsonChild, runSide } from "./support/child.ts";
 import { BENCH_DIR, benchDataset, REPO } from "./support/paths.ts";
 import { parsePeers } from "./support/peers.ts";
@@ -62,29 +62,70 @@ interface MlResult {
   rmse: number;
 }
 
+export const help = {
+  about:
+    "Our forest against scikit-learn on the same cores (all, then one), XGBoost's and LightGBM's random-forest modes and ml-random-forest: fit time, hold-out RMSE, one-row predict, model size.",
+  options: {
+    trees: { type: "string", default: "100", value: "N", description: "trees of every forest" },
+    seed: {
+      type: "string",
+      default: "42",
+      value: "N",
+      description: "seed of the split and the fits",
+    },
+    source: {
+      type: "string",
+      value: "PATH",
+      description: "the housing CSV (default: the shared dataset)",
+    },
+    peers: {
+      type: "string",
+      default: PEERS.join(","),
+      value: "LIST",
+      description: "the peers to run, comma-separated",
+    },
+    "skip-peers": { type: "boolean", default: false, description: "time our forest alone" },
+    "ml-limit-s": {
+      type: "string",
+      default: "60",
+      value: "S",
+      description: "ml-random-forest's time limit per subsample",
+    },
+    repeat: {
+      type: "string",
+      default: "1",
+      value: "N",
+      description: "fits per side; the best is reported",
+    },
+    "predict-calls": {
+      type: "string",
+      default: "5000",
+      value: "N",
+      description: "one-row predict calls timed",
+    },
+    "predict-warmup": {
+      type: "string",
+      default: "1000",
+      value: "N",
+      description: "one-row predict calls before timing",
+    },
+    keep: {
+      type: "boolean",
+      default: false,
+      description: "keep the split and models under .bench/train",
+    },
+  },
+} satisfies BenchHelp;
+
 /** Runs the train benchmark; the last printed line is its JSON result. */
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      trees: { type: "string", default: "100" },
-      seed: { type: "string", default: "42" },
-      source: { type: "string" },
-      peers: { type: "string", default: PEERS.join(",") },
-      "skip-peers": { type: "boolean", default: false },
-      "ml-limit-s": { type: "string", default: "60" },
-      repeat: { type: "string", default: "1" },
-      "predict-calls": { type: "string", default: "5000" },
-      "predict-warmup": { type: "string", default: "1000" },
-      keep: { type: "boolean", default: false },
-    },
-  });
-  const trees = positiveInteger("--trees", values.trees);
-  const repeat = positiveInteger("--repeat", values.repeat);
-  const predictCalls = positiveInteger("--predict-calls", values["predict-calls"]);
-  const predictWarmup = positiveInteger("--predict-warmup", values["predict-warmup"]);
-  const mlLimitSeconds = positiveInteger("--ml-limit-s", values["ml-limit-s"]);
-  const seed = Number(values.seed);
+  const values = benchArgs(help.options, args);
+  const trees = wholeNumber("trees", values.trees);
+  const repeat = wholeNumber("repeat", values.repeat);
+  const predictCalls = wholeNumber("predict-calls", values["predict-calls"]);
+  const predictWarmup = wholeNumber("predict-warmup", values["predict-warmup"]);
+  const mlLimitSeconds = wholeNumber("ml-limit-s", values["ml-limit-s"]);
+  const seed = wholeNumber("seed", values.seed, 0);
   const peers = values["skip-peers"] ? [] : parsePeers(values.peers, PEERS);
   const source = await benchDataset(values.source);
   const python = peers.some((peer) => peer !== "ml-random-forest") ? await benchPython() : null;
@@ -252,14 +293,6 @@ export async function main(args: string[]): Promise<void> {
   } finally {
     if (!values.keep) await rm(work, { recursive: true, force: true });
   }
-}
-
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`${flag}: "${text}" is not a positive whole number`);
-  }
-  return value;
 }
 
 const round = (value: number | null | undefined, digits: number) =>

@@ -1,3 +1,5 @@
+import { BenchUsageError } from "./args.ts";
+
 /** `--peers a,b`: the named peers, in `all`'s order; a name not in `all` is an error. */
 export function parsePeers<P extends string>(list: string, all: readonly P[]): P[] {
   const names = list
@@ -6,7 +8,9 @@ export function parsePeers<P extends string>(list: string, all: readonly P[]): P
     .filter(Boolean);
   for (const name of names) {
     if (!(all as readonly string[]).includes(name)) {
-      throw new Error(`--peers: "${name}" is not a peer; expected some of ${all.join(",")}`);
+      throw new BenchUsageError(
+        `--peers: "${name}" is not a peer; expected some of ${all.join(",")}`,
+      );
     }
   }
   return all.filter((peer) => names.includes(peer));
