@@ -1,24 +1,13 @@
 // `npm run bench -- <name> [options]`: runs bench/<name>.ts, whose last printed line is one JSON
 // object; `npm run bench -- <name> --help` shows its options (each bench's `help`).
-import { readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { type BenchHelp, BenchUsageError, helpText } from "./support/args.ts";
+import { BenchUsageError, benchNames, helpText, loadBench } from "./support/args.ts";
 
-interface Bench {
-  help: BenchHelp;
-  main(args: string[]): Promise<void>;
-}
-
-const names = readdirSync(fileURLToPath(new URL(".", import.meta.url)))
-  .filter((file) => file.endsWith(".ts") && file !== "run.ts" && !file.endsWith(".test.ts"))
-  .map((file) => file.slice(0, -3))
-  .sort();
-const load = (name: string) => import(`./${name}.ts`) as Promise<Bench>;
+const names = benchNames();
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";
 const [name, ...args] = process.argv.slice(2);
 
 if (!name || isHelp(name)) {
-  const abouts = await Promise.all(names.map(async (bench) => (await load(bench)).help.about));
+  const abouts = await Promise.all(names.map(async (bench) => (await loadBench(bench)).help.about));
   const width = Math.max(...names.map((bench) => bench.length));
   console.log(
     [
@@ -34,7 +23,7 @@ if (!names.includes(name)) {
   console.error(`bench: unknown benchmark "${name}"; known: ${names.join(", ")}`);
   process.exit(2);
 }
-const bench = await load(name);
+const bench = await loadBench(name);
 if (args.some(isHelp)) {
   console.log(helpText(name, bench.help));
   process.exit(0);

@@ -56,7 +56,6 @@ type Autocannon = (
 
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
-/** Runs the serving benchmark; the last printed line is its JSON result. */
 export const help = {
   about:
     "The Express prediction service against a FastAPI + uvicorn + scikit-learn one: single-record POST /predict under load, then a 1,000-record batch; any failed request fails it.",
@@ -83,6 +82,7 @@ export const help = {
   },
 } satisfies BenchHelp;
 
+/** Runs the serving benchmark; the last printed line is its JSON result. */
 export async function main(args: string[]): Promise<void> {
   const values = benchArgs(help.options, args);
   const duration = wholeNumber("duration", values.duration);

@@ -1,5 +1,7 @@
 // The benchmarks' options: each bench declares them once, with what they mean, in a BenchHelp;
 // benchArgs parses them and helpText writes `npm run bench -- <name> --help` from the same table.
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { type ParseArgsOptionDescriptor, parseArgs } from "node:util";
 
 export interface BenchOption extends ParseArgsOptionDescriptor {
@@ -13,6 +15,27 @@ export interface BenchHelp {
   /** One line: what the benchmark compares. */
   about: string;
   options: Record<string, BenchOption>;
+}
+
+/** A benchmark module, bench/<name>.ts. */
+export interface Bench {
+  help: BenchHelp;
+  main(args: string[]): Promise<void>;
+}
+
+const BENCH_FOLDER = new URL("../", import.meta.url);
+
+/** The benchmarks' names, sorted: every bench/<name>.ts but run.ts and the tests. */
+export function benchNames(): string[] {
+  return readdirSync(fileURLToPath(BENCH_FOLDER))
+    .filter((file) => file.endsWith(".ts") && file !== "run.ts" && !file.endsWith(".test.ts"))
+    .map((file) => file.slice(0, -3))
+    .sort();
+}
+
+/** Imports bench/<name>.ts. */
+export function loadBench(name: string): Promise<Bench> {
+  return import(new URL(`${name}.ts`, BENCH_FOLDER).href) as Promise<Bench>;
 }
 
 /** A mistake on the command line: printed without a stack trace, exit code 2. */
