@@ -3,7 +3,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { addFailures, load, summary } from "./serve.ts";
+import { addFailures, failureMessage, load, summary } from "./serve.ts";
 
 let server: Server | undefined;
 
@@ -39,6 +39,9 @@ describe("the serve bench's load", () => {
     });
     expect(result.non_2xx).toBe(run.non2xx);
     expect(result.rps_ratio).toBeNull();
+    expect(failureMessage({ ours: addFailures(run), anchor: null })).toBe(
+      `FAILED: ${run.non2xx} answers were not 2xx and 0 requests got no answer (ours ${run.non2xx} + 0, anchor 0 + 0); the request rates do not count`,
+    );
   });
 
   it("counts requests that get no answer as errors", async () => {
@@ -46,6 +49,10 @@ describe("the serve bench's load", () => {
     const run = await load(url, "{}", 2, 1);
     expect(run.errors).toBeGreaterThan(0);
     expect(run.non2xx).toBe(0);
+    const clean = { non2xx: 0, errors: 0 };
+    expect(failureMessage({ ours: clean, anchor: addFailures(run) })).toBe(
+      `FAILED: 0 answers were not 2xx and ${run.errors} requests got no answer (ours 0 + 0, anchor 0 + ${run.errors}); the request rates do not count`,
+    );
   });
 
   it("reports a clean run with zero failures and a ratio", async () => {
@@ -62,5 +69,6 @@ describe("the serve bench's load", () => {
       failures: { ours: addFailures(run), anchor: addFailures(run) },
     });
     expect(result).toMatchObject({ non_2xx: 0, errors: 0, rps_ratio: 1 });
+    expect(failureMessage({ ours: addFailures(run), anchor: addFailures(run) })).toBeNull();
   });
 });

@@ -166,14 +166,10 @@ export async function main(args: string[]): Promise<void> {
       versions: pickVersions(python?.versions, ["fastapi", "uvicorn", "scikit-learn"]),
       notes: [`ours, one ${BATCH}-record batch: median ${batchMs.toFixed(1)} ms`],
     });
-    const failed = [failures.ours, failures.anchor].filter(
-      (side) => side && side.non2xx + side.errors > 0,
-    );
     console.log(JSON.stringify(result));
-    if (failed.length > 0) {
-      console.error(
-        `bench serve: FAILED: ${result.non_2xx} answers were not 2xx and ${result.errors} requests got no answer (ours ${failures.ours.non2xx} + ${failures.ours.errors}, anchor ${failures.anchor?.non2xx ?? 0} + ${failures.anchor?.errors ?? 0}); the request rates do not count`,
-      );
+    const failure = failureMessage(failures);
+    if (failure) {
+      console.error(`bench serve: ${failure}`);
       process.exitCode = 1;
     }
   } finally {
@@ -378,6 +374,19 @@ export function addFailures(...runs: LoadResult[]): Failures {
     non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
   };
+}
+
+/** Why a run does not count, with each side's failed requests; null when every request succeeded. */
+export function failureMessage(failures: {
+  ours: Failures;
+  anchor: Failures | null;
+}): string | null {
+  const { ours } = failures;
+  const anchor = failures.anchor ?? { non2xx: 0, errors: 0 };
+  const non2xx = ours.non2xx + anchor.non2xx;
+  const errors = ours.errors + anchor.errors;
+  if (non2xx + errors === 0) return null;
+  return `FAILED: ${non2xx} answers were not 2xx and ${errors} requests got no answer (ours ${ours.non2xx} + ${ours.errors}, anchor ${anchor.non2xx} + ${anchor.errors}); the request rates do not count`;
 }
 
 function printTable(run: {
