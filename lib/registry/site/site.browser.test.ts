@@ -52,12 +52,18 @@ interface Fixture {
 
 let fixture: Fixture;
 
-/** Real data when present (the seed's gate passes), else a synthetic file with a lenient gate. */
-async function pipelineData(dir: string): Promise<{ data: string; threshold: string }> {
-  if (REAL_HOUSING_CSV) return { data: REAL_HOUSING_CSV, threshold: "55000" };
+/**
+ * Real data when present (the seed's gate passes), else a synthetic file with a lenient gate: on
+ * 800 synthetic rows a 20-tree forest can score worse than the 10-tree production one by more
+ * than the default 2%, so the tolerance is lenient too.
+ */
+async function pipelineData(
+  dir: string,
+): Promise<{ data: string; threshold: string; tolerance: string }> {
+  if (REAL_HOUSING_CSV) return { data: REAL_HOUSING_CSV, threshold: "55000", tolerance: "0.02" };
   const data = join(dir, "housing.csv");
   await writeFile(data, housingCsv(800));
-  return { data, threshold: "1e9" };
+  return { data, threshold: "1e9", tolerance: "1" };
 }
 
 async function pipeline(repo: TempRepo, data: string, overrides: Record<string, string>) {
@@ -98,13 +104,13 @@ beforeAll(async () => {
   if (SKIP) return;
   const work = await tempDir("site-browser-");
   const repo = await createTempRepo("site-browser-repo-");
-  const { data, threshold } = await pipelineData(work.dir);
-  await pipeline(repo, data, { trees: "10", threshold });
-  await pipeline(repo, data, { trees: "20", threshold });
+  const { data, threshold, tolerance } = await pipelineData(work.dir);
+  await pipeline(repo, data, { trees: "10", threshold, tolerance });
+  await pipeline(repo, data, { trees: "20", threshold, tolerance });
   // Shallow trees miss the real data's threshold (the synthetic file's lenient one needs lowering).
   const failing = REAL_HOUSING_CSV ? threshold : "1";
   await expect(
-    pipeline(repo, data, { trees: "10", "max-depth": "4", threshold: failing }),
+    pipeline(repo, data, { trees: "10", "max-depth": "4", threshold: failing, tolerance }),
   ).rejects.toThrow(/did not pass the evaluation gate/);
   const registry = await createRegistry({ backend: "local", repoDir: repo.dir });
   await registry.assign("v1.0.0", "production"); // the rollback
