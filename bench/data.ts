@@ -21,7 +21,7 @@ import { upsampleHousing } from "./data/upsample.ts";
 import { type BenchHelp, benchArgs, wholeNumber } from "./support/args.ts";
 import { runSide } from "./support/child.ts";
 import { BENCH_DIR, benchDataset, REPO } from "./support/paths.ts";
-import { parsePeers } from "./support/peers.ts";
+import { chosenPeers, peerOptions } from "./support/peers.ts";
 import { benchPython } from "./support/python.ts";
 import { pickVersions, writeReport } from "./support/report.ts";
 
@@ -61,13 +61,7 @@ export const help = {
     "Ingest + features of an upsampled housing CSV: ours against polars (Python), DuckDB, pandas and Spark local, doing the same work; the row counts must agree.",
   options: {
     rows: { type: "string", default: "2000000", value: "N", description: "rows of the CSV" },
-    peers: {
-      type: "string",
-      default: PEERS.join(","),
-      value: "LIST",
-      description: "the peers to run, comma-separated",
-    },
-    "skip-peers": { type: "boolean", default: false, description: "time our side alone" },
+    ...peerOptions(PEERS, "time our side alone"),
     seed: {
       type: "string",
       default: "42",
@@ -100,7 +94,7 @@ export async function main(args: string[]): Promise<void> {
   const rows = wholeNumber("rows", values.rows);
   const seed = wholeNumber("seed", values.seed, 0);
   const repeat = wholeNumber("repeat", values.repeat);
-  const peers = values["skip-peers"] ? [] : parsePeers(values.peers, PEERS);
+  const peers = chosenPeers(values, PEERS);
   const source = await benchDataset(values.source);
   if (peers.includes("spark")) await checkJava();
   const python = peers.length > 0 ? await benchPython() : null;

@@ -19,7 +19,7 @@ import { runFeatures } from "../stages/2-features/features.ts";
 import { type BenchHelp, benchArgs, wholeNumber } from "./support/args.ts";
 import { runJsonChild, runSide } from "./support/child.ts";
 import { BENCH_DIR, benchDataset, REPO } from "./support/paths.ts";
-import { parsePeers } from "./support/peers.ts";
+import { chosenPeers, peerOptions } from "./support/peers.ts";
 import { benchPython } from "./support/python.ts";
 import { pickVersions, writeReport } from "./support/report.ts";
 import { writeSplitFiles } from "./train/split-files.ts";
@@ -78,13 +78,7 @@ export const help = {
       value: "PATH",
       description: "the housing CSV (default: the shared dataset)",
     },
-    peers: {
-      type: "string",
-      default: PEERS.join(","),
-      value: "LIST",
-      description: "the peers to run, comma-separated",
-    },
-    "skip-peers": { type: "boolean", default: false, description: "time our forest alone" },
+    ...peerOptions(PEERS, "time our forest alone"),
     "ml-limit-s": {
       type: "string",
       default: "60",
@@ -126,7 +120,7 @@ export async function main(args: string[]): Promise<void> {
   const predictWarmup = wholeNumber("predict-warmup", values["predict-warmup"]);
   const mlLimitSeconds = wholeNumber("ml-limit-s", values["ml-limit-s"]);
   const seed = wholeNumber("seed", values.seed, 0);
-  const peers = values["skip-peers"] ? [] : parsePeers(values.peers, PEERS);
+  const peers = chosenPeers(values, PEERS);
   const source = await benchDataset(values.source);
   const python = peers.some((peer) => peer !== "ml-random-forest") ? await benchPython() : null;
   const cores = availableParallelism();
