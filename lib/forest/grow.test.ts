@@ -1,9 +1,3 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { Dataset } from "./forest.ts";
 import { type BinnedData, type GrownTree, localRows, TreeGrower } from "./grow.ts";
@@ -235,23 +229,4 @@ describe("TreeGrower", () => {
       expect(splitRights(tree)).toEqual(preorderRights(reference.feature));
     }
   });
-});
-
-describe("forest.wasm", () => {
-  it("is what `npm run build:wasm` builds from lib/forest/assembly/ today", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "forest-wasm-"));
-    try {
-      const built = join(dir, "forest.wasm");
-      const asc = fileURLToPath(import.meta.resolve("assemblyscript/bin/asc"));
-      const config = fileURLToPath(new URL("./assembly/asconfig.json", import.meta.url));
-      await promisify(execFile)(process.execPath, [asc, "--config", config, "--outFile", built]);
-      const committed = await readFile(new URL("./forest.wasm", import.meta.url));
-      expect(
-        Buffer.compare(await readFile(built), committed),
-        "lib/forest/forest.wasm is out of date: run `npm run build:wasm` and commit it",
-      ).toBe(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
 });

@@ -2,13 +2,7 @@
 // `npm run build:wasm`. grow.ts, binning.ts and forest.ts (prediction) each make instances of
 // their own, with their own memory, freed with them: the runtime compiled in never frees, so memory is reclaimed by dropping
 // the instance.
-import { readFileSync } from "node:fs";
-
-/** The part of the WebAssembly API used here (TypeScript declares it only among the DOM's types). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-};
+import { wasmInstances } from "../io/wasm.ts";
 
 /** What lib/forest/assembly/grow.ts and binning.ts export. */
 export interface ForestWasm {
@@ -38,21 +32,8 @@ export interface ForestWasm {
   predictBlock(nRows: number, touch: boolean): void;
 }
 
-/** Compiled once per thread, on first use. */
-let compiled: object | undefined;
-
 /** A fresh instance of forest.wasm, with a memory of its own. */
-export function instantiate(): ForestWasm {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL("./forest.wasm", import.meta.url)));
-  const instance = new WebAssembly.Instance(compiled, {
-    env: {
-      abort(): never {
-        throw new Error("lib/forest/forest.wasm aborted: it was built wrongly");
-      },
-    },
-  });
-  return instance.exports as unknown as ForestWasm;
-}
+export const instantiate = wasmInstances<ForestWasm>(new URL("./forest.wasm", import.meta.url));
 
 /** Unsigned 32-bit addresses published by the WebAssembly side, at `at` in its memory. */
 export function addresses(wasm: ForestWasm, at: number, count: number): Uint32Array {

@@ -3,6 +3,7 @@
 // maps the whole file into memory).
 import { open, stat } from "node:fs/promises";
 import { InputError } from "../../lib/io/errors.ts";
+import { wasmInstances } from "../../lib/io/wasm.ts";
 import { REQUIRED_COLUMNS } from "../../lib/schema/rules.ts";
 
 /**
@@ -161,15 +162,64 @@ export async function endsWithoutNewline(path: string): Promise<boolean> {
   }
 }
 
-/** The lines at `indexes` (0-based, ascending) of `chunk`, line breaks included. */
+/** What assembly/lines.ts exports. */
+interface LinesWasm {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  counted: { value: number };
+  dataStart(): number;
+  lineStarts(
+    data: number,
+    length: number,
+    line: number,
+    targets: number,
+    count: number,
+    starts: number,
+  ): number;
+}
+
+const linesWasm = wasmInstances<LinesWasm>(new URL("./lines.wasm", import.meta.url));
+let lines: LinesWasm | undefined;
+
+/** Bytes of a chunk searched at a time: copied into the WebAssembly's memory, they stay in cache. */
+const WINDOW_BYTES = 1024 * 1024;
+
+/**
+ * The lines at `indexes` (0-based, ascending) of `chunk`, line breaks included; fewer when the
+ * chunk has fewer lines. The line breaks before them are counted in WebAssembly (lines.wasm).
+ */
 export function linesAt(chunk: Buffer, indexes: number[]): Buffer {
-  const lines: Buffer[] = [];
+  lines ??= linesWasm();
+  const wasm = lines;
+  const data = wasm.dataStart();
+  const targetsAt = data + WINDOW_BYTES;
+  const startsAt = targetsAt + 4 * indexes.length;
+  const missing = startsAt + 4 * indexes.length - wasm.memory.buffer.byteLength;
+  if (missing > 0) wasm.memory.grow(Math.ceil(missing / 65536));
+  // Views made after the memory grew: growing replaces its buffer.
+  const window = new Uint8Array(wasm.memory.buffer, data, WINDOW_BYTES);
+  const starts = new Int32Array(wasm.memory.buffer, startsAt, indexes.length);
+  new Int32Array(wasm.memory.buffer, targetsAt, indexes.length).set(indexes);
+  const found: Buffer[] = [];
+  let from = 0;
   let line = 0;
-  let start = 0;
-  for (const index of indexes) {
-    for (; line < index; line++) start = chunk.indexOf(0x0a, start) + 1;
-    const end = chunk.indexOf(0x0a, start);
-    lines.push(chunk.subarray(start, end === -1 ? chunk.length : end + 1));
+  while (found.length < indexes.length && from < chunk.length) {
+    const length = chunk.copy(window, 0, from, from + WINDOW_BYTES);
+    const done = found.length;
+    const count = wasm.lineStarts(
+      data,
+      length,
+      line,
+      targetsAt + 4 * done,
+      indexes.length - done,
+      startsAt + 4 * done,
+    );
+    for (let k = done; k < done + count; k++) {
+      const start = from + starts[k];
+      const end = chunk.indexOf(0x0a, start);
+      found.push(chunk.subarray(start, end === -1 ? chunk.length : end + 1));
+    }
+    line = wasm.counted.value;
+    from += length;
   }
-  return Buffer.concat(lines);
+  return Buffer.concat(found);
 }
