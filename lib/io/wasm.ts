@@ -4,6 +4,9 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** The repository's root, which the message of an aborted module names its file from. */
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
 /** The part of the WebAssembly API used here (TypeScript declares it only among the DOM's types). */
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
@@ -21,7 +24,7 @@ export function wasmInstances<Exports>(url: URL): () => Exports {
     const instance = new WebAssembly.Instance(compiled, {
       env: {
         abort(): never {
-          const file = relative(process.cwd(), fileURLToPath(url));
+          const file = relative(REPO_ROOT, fileURLToPath(url));
           throw new Error(`${file} aborted: it was built wrongly`);
         },
       },
