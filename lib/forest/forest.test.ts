@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { binFeature } from "./binning.ts";
-import { type Dataset, forestFromWalks, mergeForests, oobRmse, WalkAssembler } from "./forest.ts";
+import {
+  type Dataset,
+  forestFromStored,
+  forestFromWalks,
+  mergeForests,
+  oobRmse,
+  WalkAssembler,
+} from "./forest.ts";
 import { serializeForest } from "./model-file.ts";
 import { DEFAULT_FOREST_PARAMS, type ForestParams } from "./params.ts";
 import { trainForest } from "./train.ts";
@@ -346,5 +353,113 @@ describe("WalkAssembler", () => {
     assembler.add(0, trees[0]);
     assembler.add(2, trees[2]);
     expect(() => assembler.forest(forest)).toThrow("WalkAssembler: tree 1 of 3 is missing");
+  });
+});
+
+describe("walks", () => {
+  // Thresholds at the edges of float32: zeros, subnormals, the largest finite values.
+  const f32 = (value: number) => Math.fround(value);
+  const thresholds = [0, -0, 1, -1, f32(0.1), f32(-2.5), 2 ** -149, -(2 ** -149), f32(1e-40)];
+  thresholds.push(f32(3.4028234663852886e38), -f32(3.4028234663852886e38), f32(123456.7));
+  const nFeatures = 2;
+
+  /** Random trees in preorder over `thresholds`, lopsided either way, so heavier children sit on both sides. */
+  function randomTrees(nTrees: number, seed: number) {
+    const random = uniform(seed);
+    const nodeFeature: number[] = [];
+    const nodeValue: number[] = [];
+    const treeOffsets = [0];
+    const grow = (depth: number, leftBias: number) => {
+      if (depth === 0 || random() < 0.15) {
+        nodeFeature.push(-1);
+        nodeValue.push(Math.round(random() * 1000));
+        return;
+      }
+      nodeFeature.push(Math.floor(random() * nFeatures));
+      nodeValue.push(thresholds[Math.floor(random() * thresholds.length)]);
+      grow(random() < leftBias ? depth - 1 : 0, leftBias);
+      grow(random() < 1 - leftBias ? depth - 1 : 0, leftBias);
+    };
+    for (let t = 0; t < nTrees; t++) {
+      grow(9, t % 2 === 0 ? 0.9 : 0.1);
+      treeOffsets.push(nodeFeature.length);
+    }
+    return {
+      treeOffsets: Int32Array.from(treeOffsets),
+      nodeFeature: Int16Array.from(nodeFeature),
+      nodeValue: Float32Array.from(nodeValue),
+      treeImportances: new Float64Array(nTrees * nFeatures),
+    };
+  }
+
+  /** The plain walk of a stored tree from node `at`: left exactly when value <= threshold. */
+  function referenceLeaf(trees: ReturnType<typeof randomTrees>, at: number, row: number[]) {
+    const { nodeFeature, nodeValue } = trees;
+    let node = at;
+    while (nodeFeature[node] >= 0) {
+      if (row[nodeFeature[node]] <= nodeValue[node]) {
+        node++;
+        continue;
+      }
+      // Skip the left subtree: in preorder it ends once leaves outnumber splits.
+      let open = 1;
+      node++;
+      while (open > 0) open += nodeFeature[node++] >= 0 ? 1 : -1;
+    }
+    return nodeValue[node];
+  }
+
+  const info = {
+    params: DEFAULT_FOREST_PARAMS,
+    nFeatures,
+    featureNames: ["a", "b"],
+    trainingRows: 1,
+    trainingDataSha256: "",
+    treeStart: 0,
+  };
+
+  it("send a value left exactly when it is at most the threshold, at and around every threshold", () => {
+    const trees = randomTrees(13, 3);
+    const forest = forestFromStored(info, trees);
+    // Each threshold, a float64 step either side of it, and values float32 cannot hold.
+    const values = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e39, -1e39];
+    values.push(1e-50, -1e-50, 2 ** -150, -(2 ** -150), 5e-324, -5e-324);
+    for (const t of thresholds) {
+      const ulp = Math.max(Math.abs(t) * 2 ** -52, 5e-324);
+      values.push(t, t + ulp, t - ulp, t + f32(ulp * 2 ** 29), t - f32(ulp * 2 ** 29));
+    }
+    const rows = values.flatMap((a) => values.filter((_, i) => i % 3 === 0).map((b) => [a, b]));
+    const x = Float64Array.from(rows.flat());
+    const batch = forest.predict(x, rows.length);
+    rows.forEach((row, i) => {
+      let sum = 0;
+      for (let t = 0; t < forest.nTrees; t++) {
+        const expected = referenceLeaf(trees, trees.treeOffsets[t], row);
+        expect(forest.predictTree(t, x, i * nFeatures)).toBe(expected);
+        sum += expected;
+      }
+      expect(batch[i]).toBe(sum / forest.nTrees);
+      expect(forest.predictOne(row)).toBe(batch[i]);
+    });
+  });
+
+  it("give back the stored trees, with a threshold of -0 as 0", () => {
+    const trees = randomTrees(13, 4);
+    const back = forestFromStored(info, trees).storedTrees();
+    expect(Array.from(back.nodeFeature)).toEqual(Array.from(trees.nodeFeature));
+    const zeroed = trees.nodeValue.map((value) => (value === 0 ? 0 : value));
+    expect(Array.from(back.nodeValue)).toEqual(Array.from(zeroed));
+    expect(Array.from(trees.nodeValue).some((value) => Object.is(value, -0))).toBe(true);
+  });
+
+  it("refuse a split threshold that is not a finite number", () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const trees = randomTrees(2, 5);
+      const split = trees.nodeFeature.findIndex((feature) => feature >= 0);
+      trees.nodeValue[split] = bad;
+      expect(() => forestFromStored(info, trees)).toThrow(
+        `node ${split}: split threshold ${bad} is not a finite number`,
+      );
+    }
   });
 });

@@ -5,26 +5,18 @@
 import { createHash } from "node:crypto";
 import type { ForestParams } from "./params.ts";
 import { bootstrapCounts, TreeRng } from "./rng.ts";
-import { featureBits, fillWalk, storedFromWalk, type WalkTree } from "./walk.ts";
+import {
+  fillWalk,
+  keyBits,
+  keysPerRow,
+  leafRecord,
+  storedFromWalk,
+  type WalkTree,
+  writeWalkKeys,
+} from "./walk.ts";
 import { addresses, type ForestWasm, instantiate } from "./wasm.ts";
 
 export type { WalkTree } from "./walk.ts";
-
-/**
- * How far a walk moves from a node's record (in Int32 slots, two per node), given whether the row
- * goes left (1) or right (0): to the next node when that is the child the row goes to, else to the
- * far child. Branch-free: the direction is unpredictable, and a mispredicted branch costs more
- * than the step. (V8 compiles ?: to a branch but +(a <= b) to a flag.) `| 0` keeps the sums in
- * int32 without V8's overflow checks (records never come near 2^31). lib/forest/assembly/predict.ts
- * steps the same way.
- */
-function step(record: number, left: number, shift: number): number {
-  // Bit 0 of `above` is the flag (the near child is the right one); the rest is the far child's
-  // distance in nodes times two, i.e. in Int32 slots.
-  const above = record >> shift;
-  // (left ^ above ^ 1) & 1 is 1 when the row goes to the far child; negated, it selects that distance.
-  return (2 + (((above & -2) - 2) & -((left ^ above ^ 1) & 1))) | 0;
-}
 
 /** From this many rows on, predict walks tree by tree rather than row by row. */
 const BATCH_BY_TREE_ROWS = 32;
@@ -43,9 +35,9 @@ const TOUCH_ROWS = 128;
 /** A forest's walk records in a WebAssembly instance, with its views of the rows to predict. */
 interface Walker {
   wasm: ForestWasm;
-  /** The row predictRow reads, plus the NaN that leaves compare. */
+  /** The row predictRow reads. */
   row: Float64Array;
-  /** Up to BLOCK_ROWS rows for predictBlock, nFeatures + 1 values each (NaN last). */
+  /** Up to BLOCK_ROWS rows for predictBlock, row-major. */
   rows: Float64Array;
   /** predictBlock's predictions. */
   out: Float64Array;
@@ -119,20 +111,28 @@ export class Forest implements ForestPredictor {
   /** Raw weighted impurity decrease, nTrees * nFeatures. */
   readonly treeImportances: Float64Array;
   /**
-   * The nodes as prediction walks them, 8 bytes each: an int holding the split feature in its low
-   * `shift` bits, above them a flag, then the distance (in nodes) to the far child; then the
-   * float32 threshold or leaf value. The near child is the next node: the one with the larger
-   * subtree (see fillWalk), the right child when the flag is set. A leaf's int is exactly
-   * nFeatures: it reads feature nFeatures, which the walk's row copy holds as NaN, and its far
-   * child is itself (no flag, distance 0): a walk that reached a leaf stays there, so trees can be
-   * walked in lockstep. Distances are relative, so trees can be moved. One extra leaf of value 0
-   * follows the last tree: it fills the lockstep groups. Once the forest first predicts, the
-   * records live in the memory of its WebAssembly walker (see walker()).
+   * The nodes as prediction walks them, 8 bytes each: an int holding in its low keyBits bits the
+   * byte offset of the row's key that the node compares, and above them the distance (in bytes)
+   * to its far child; then a float32. A row walks by its keys (writeWalkKeys): for each feature
+   * the least float32 at or above its value, then those keys negated, then a NaN. The near child
+   * is the next node: the one with the larger subtree (see fillWalk). A walk goes to it when the
+   * key is at most the float, else to the far child. When the near child is the left one, the
+   * node compares the feature's key with the threshold (value <= threshold exactly when
+   * key <= threshold); when it is the right one, the negated key with minus the next float32
+   * above the threshold (value > threshold exactly when -key <= that). So every step is the same
+   * compare, with no direction to decode. A leaf's int is exactly leafRecord: it compares the NaN
+   * key, which is never at most anything, and its far child is itself (distance 0): a walk that
+   * reached a leaf stays there, so trees can be walked in lockstep. Its float is the leaf value.
+   * Distances are relative, so trees can be moved. One extra leaf of value 0 follows the last
+   * tree: it fills the lockstep groups. Once the forest first predicts, the records live in the
+   * memory of its WebAssembly walker (see walker()).
    */
   private walkInt: Int32Array;
   private walkFloat: Float32Array;
-  private readonly shift: number;
+  private readonly bits: number;
   private readonly mask: number;
+  /** One row's walk keys, for predictTree. */
+  private readonly keys: Float32Array;
   private prepared: Walker | undefined;
 
   /** Use forestFromStored or forestFromWalks: this trusts that `walk` holds valid records. */
@@ -170,10 +170,11 @@ export class Forest implements ForestPredictor {
     this.walkInt = new Int32Array(walk, 0, 2 * records);
     this.walkFloat = new Float32Array(walk, 0, 2 * records);
     const padding = treeOffsets[this.nTrees];
-    this.walkInt[2 * padding] = this.nFeatures;
+    this.walkInt[2 * padding] = leafRecord(this.nFeatures);
     this.walkFloat[2 * padding + 1] = 0;
-    this.shift = featureBits(this.nFeatures);
-    this.mask = (1 << this.shift) - 1;
+    this.bits = keyBits(this.nFeatures);
+    this.mask = (1 << this.bits) - 1;
+    this.keys = new Float32Array(keysPerRow(this.nFeatures));
   }
 
   /**
@@ -188,7 +189,7 @@ export class Forest implements ForestPredictor {
     const wasm = instantiate();
     const [walkAt, offsetsAt, rowAt, rowsAt, outAt] = addresses(
       wasm,
-      wasm.predictCreate(records, nTrees, nFeatures, this.shift, BLOCK_ROWS),
+      wasm.predictCreate(records, nTrees, nFeatures, this.bits, BLOCK_ROWS),
       5,
     );
     const { buffer } = wasm.memory;
@@ -197,12 +198,10 @@ export class Forest implements ForestPredictor {
     new Int32Array(buffer, offsetsAt, nTrees + 1).set(this.treeOffsets);
     this.walkInt = walkInt;
     this.walkFloat = new Float32Array(buffer, walkAt, 2 * records);
-    const row = new Float64Array(buffer, rowAt, nFeatures + 1);
-    row[nFeatures] = Number.NaN;
     this.prepared = {
       wasm,
-      row,
-      rows: new Float64Array(buffer, rowsAt, BLOCK_ROWS * (nFeatures + 1)),
+      row: new Float64Array(buffer, rowAt, nFeatures),
+      rows: new Float64Array(buffer, rowsAt, BLOCK_ROWS * nFeatures),
       out: new Float64Array(buffer, outAt, BLOCK_ROWS),
     };
     return this.prepared;
@@ -273,14 +272,9 @@ export class Forest implements ForestPredictor {
     const walker = this.walker();
     // Many rows: tree by tree (predictBlock), in blocks of up to BLOCK_ROWS rows. Each row's
     // sum still adds the trees in order, so the result is predictOne's to the bit.
-    const stride = nFeatures + 1;
     for (let start = 0; start < nRows; start += BLOCK_ROWS) {
       const count = Math.min(BLOCK_ROWS, nRows - start);
-      for (let i = 0; i < count; i++) {
-        const from = (start + i) * nFeatures;
-        walker.rows.set(x.subarray(from, from + nFeatures), i * stride);
-        walker.rows[i * stride + nFeatures] = Number.NaN;
-      }
+      walker.rows.set(x.subarray(start * nFeatures, (start + count) * nFeatures));
       walker.wasm.predictBlock(count, count >= TOUCH_ROWS);
       out.set(walker.out.subarray(0, count), start);
     }
@@ -289,18 +283,24 @@ export class Forest implements ForestPredictor {
 
   /** The leaf value of tree t (0-based within this forest) for the row starting at x[base]. */
   predictTree(t: number, x: Float64Array, base: number): number {
-    return this.walk(t, x, base);
+    writeWalkKeys(x, base, this.nFeatures, this.keys, 0);
+    return this.leafValue(t, this.keys, 0);
   }
 
-  private walk(t: number, x: Float64Array, base: number): number {
-    const { walkInt: wi, walkFloat: wf, nFeatures: leaf, shift, mask } = this;
+  /** The leaf value of tree t for the row whose walk keys start at keys[at] (writeWalkKeys). */
+  leafValue(t: number, keys: Float32Array, at: number): number {
+    const { walkInt: wi, walkFloat: wf, bits, mask } = this;
+    const leaf = leafRecord(this.nFeatures);
     let a = 2 * this.treeOffsets[t];
     let m = wi[a];
-    let f = m & mask;
-    while (f !== leaf) {
-      a += step(m, +(x[base + f] <= wf[a + 1]), shift);
+    while (m !== leaf) {
+      // Int32 slots (two per record) to the far child, or 2 to the next record when the key is
+      // at most the float. Branch-free: the direction is unpredictable, and a mispredicted branch
+      // costs more than the step (V8 compiles ?: to a branch but +(a <= b) to a flag).
+      const far = (m >>> bits) >> 2;
+      const near = +(keys[at + ((m & mask) >> 2)] <= wf[a + 1]);
+      a += far + ((2 - far) & -near);
       m = wi[a];
-      f = m & mask;
     }
     return wf[a + 1];
   }
@@ -488,6 +488,11 @@ export function oobRmse(forest: Forest, data: Dataset): number {
   }
   const sums = new Float64Array(data.nRows);
   const counts = new Int32Array(data.nRows);
+  const perRow = keysPerRow(data.nFeatures);
+  const keys = new Float32Array(data.nRows * perRow);
+  for (let i = 0; i < data.nRows; i++) {
+    writeWalkKeys(data.x, i * data.nFeatures, data.nFeatures, keys, i * perRow);
+  }
   for (let t = 0; t < forest.nTrees; t++) {
     const drawn = bootstrapCounts(
       new TreeRng(forest.params.seed, forest.treeStart + t),
@@ -495,7 +500,7 @@ export function oobRmse(forest: Forest, data: Dataset): number {
     );
     for (let i = 0; i < data.nRows; i++) {
       if (drawn[i] !== 0) continue;
-      sums[i] += forest.predictTree(t, data.x, i * data.nFeatures);
+      sums[i] += forest.leafValue(t, keys, i * perRow);
       counts[i]++;
     }
   }

@@ -3,11 +3,78 @@
 // the forest, so that they start quickly.
 
 /**
- * Bits of a walk record that hold the split feature (0..nFeatures, nFeatures marking a leaf);
- * above them, one bit for "the next record is the right child", then the distance to the other child.
+ * Bits of a walk record that hold the byte offset of its key (see Forest.walkInt): 0 to
+ * 8 * nFeatures, the last for a leaf; the far child's distance in bytes is above them.
  */
-export function featureBits(nFeatures: number): number {
-  return 32 - Math.clz32(nFeatures);
+export function keyBits(nFeatures: number): number {
+  return 32 - Math.clz32(8 * nFeatures);
+}
+
+/** A leaf's walk record: the offset of the NaN key, and distance 0 (see Forest.walkInt). */
+export function leafRecord(nFeatures: number): number {
+  return 8 * nFeatures;
+}
+
+/** Walk keys per row: each value's key, each key negated, and a NaN for leaves. */
+export function keysPerRow(nFeatures: number): number {
+  return 2 * nFeatures + 1;
+}
+
+const scratchFloat = new Float32Array(1);
+const scratchBits = new Int32Array(scratchFloat.buffer);
+
+/**
+ * The float32 neighbour of a float32 value, one ulp up or down (±0 steps to ± the smallest
+ * subnormal); as lib/forest/assembly/float32.ts.
+ */
+function stepFloat32(value: number, up: boolean): number {
+  if (value === 0) return up ? 2 ** -149 : -(2 ** -149);
+  scratchFloat[0] = value;
+  scratchBits[0] += value > 0 === up ? 1 : -1;
+  return scratchFloat[0];
+}
+
+/**
+ * The walk key of a value: the least float32 at or above it, so that for any float32 threshold t,
+ * value <= t exactly when key <= t. NaN, which goes right at every split, becomes +Infinity,
+ * which does too (thresholds are finite). As keyOf in lib/forest/assembly/float32.ts.
+ */
+function keyOf(value: number): number {
+  if (Number.isNaN(value)) return Number.POSITIVE_INFINITY;
+  const rounded = Math.fround(value);
+  return rounded < value ? stepFloat32(rounded, true) : rounded;
+}
+
+/**
+ * Writes the walk keys of the row x[from..from + nFeatures) to keys[at..at + keysPerRow) (see
+ * Forest.walkInt).
+ */
+export function writeWalkKeys(
+  x: ArrayLike<number>,
+  from: number,
+  nFeatures: number,
+  keys: Float32Array,
+  at: number,
+): void {
+  for (let f = 0; f < nFeatures; f++) {
+    const key = keyOf(x[from + f]);
+    keys[at + f] = key;
+    keys[at + nFeatures + f] = -key;
+  }
+  keys[at + 2 * nFeatures] = Number.NaN;
+}
+
+/**
+ * The float a split's record holds when its near child is the right one: a row goes there when
+ * value > t, that is when key >= the next float32 above t, that is when -key <= this.
+ */
+function nearRightFloat(threshold: number): number {
+  return -stepFloat32(threshold, true);
+}
+
+/** The threshold of a split whose near child is the right one, from its record's float. */
+function thresholdOfNearRight(float: number): number {
+  return stepFloat32(-float, false);
 }
 
 /**
@@ -15,8 +82,8 @@ export function featureBits(nFeatures: number): number {
  * nodes form exactly one complete binary tree with split features in range.
  *
  * The records are laid out heavier child first: each split is followed by the child with the
- * larger subtree (most of the training rows, and so most of the rows to predict, go there), and
- * a flag says whether that is the right child. A walk then mostly moves to the next record, in
+ * larger subtree (most of the training rows, and so most of the rows to predict, go there); when
+ * that is the right child, the record compares the row's negated key (see Forest.walkInt). A walk then mostly moves to the next record, in
  * the same cache line, rather than jumping: on the real hold-out rows, 100 fully grown trees touch
  * about a quarter fewer cache lines per row than in plain preorder.
  */
@@ -54,6 +121,11 @@ export function fillWalk(
             `node ${node}: split feature ${feature} is out of range; the forest has ${nFeatures} features`,
           );
         }
+        if (!Number.isFinite(nodeValue[node])) {
+          throw new Error(
+            `node ${node}: split threshold ${nodeValue[node]} is not a finite number`,
+          );
+        }
         stack[top++] = node - begin;
       } else {
         if (feature !== -1)
@@ -84,8 +156,8 @@ export function fillWalk(
 
 /** Throws when tree t is too large for the distance field of the walk records. */
 function checkTreeSize(t: number, size: number, nFeatures: number): void {
-  // Above the feature: the flag, then the distance to the other child.
-  const largestTree = 2 ** (31 - featureBits(nFeatures)) - 1;
+  // Above the key's offset: the distance to the far child in bytes, at most 8 * (size - 1).
+  const largestTree = 2 ** (32 - keyBits(nFeatures) - 3);
   if (size > largestTree) {
     throw new Error(
       `tree ${t} has ${size} nodes; with ${nFeatures} features a tree may have at most ${largestTree}`,
@@ -110,7 +182,7 @@ function placeTree(
   size: Int32Array,
   stack: Int32Array,
 ): void {
-  const shift = featureBits(nFeatures);
+  const bits = keyBits(nFeatures);
   // Children come after their parent: sizes in reverse order.
   for (let i = end - begin - 1; i >= 0; i--) {
     size[i] = nodeFeature[begin + i] < 0 ? 1 : 1 + size[i + 1] + size[right[i]];
@@ -122,14 +194,19 @@ function placeTree(
   while (top > 0) {
     const i = stack[--top];
     const feature = nodeFeature[begin + i];
-    walkFloat[2 * at + 1] = nodeValue[begin + i];
     if (feature < 0) {
-      walkInt[2 * at] = nFeatures;
+      walkInt[2 * at] = leafRecord(nFeatures);
+      walkFloat[2 * at + 1] = nodeValue[begin + i];
     } else {
-      const rightFirst = size[right[i]] > size[i + 1] ? 1 : 0;
+      // A threshold of -0 is kept as 0: both send every value the same way, and only 0 comes
+      // back from nearRightFloat.
+      const threshold = nodeValue[begin + i] === 0 ? 0 : nodeValue[begin + i];
+      const rightFirst = size[right[i]] > size[i + 1];
       const next = rightFirst ? right[i] : i + 1;
       const other = rightFirst ? i + 1 : right[i];
-      walkInt[2 * at] = feature | (rightFirst << shift) | ((1 + size[next]) << (shift + 1));
+      const key = rightFirst ? nFeatures + feature : feature;
+      walkInt[2 * at] = (4 * key) | ((8 * (1 + size[next])) << bits);
+      walkFloat[2 * at + 1] = rightFirst ? nearRightFloat(threshold) : threshold;
       stack[top++] = other;
       stack[top++] = next;
     }
@@ -147,8 +224,8 @@ export function storedFromWalk(
   walkInt: Int32Array,
   walkFloat: Float32Array,
 ): { nodeFeature: Int16Array; nodeValue: Float32Array } {
-  const shift = featureBits(nFeatures);
-  const mask = (1 << shift) - 1;
+  const bits = keyBits(nFeatures);
+  const mask = (1 << bits) - 1;
   const nTrees = treeOffsets.length - 1;
   const nodes = treeOffsets[nTrees];
   const nodeFeature = new Int16Array(nodes);
@@ -163,15 +240,17 @@ export function storedFromWalk(
     while (top > 0) {
       const at = stack[--top];
       const record = walkInt[2 * at];
-      const feature = record & mask;
-      nodeValue[out] = walkFloat[2 * at + 1];
-      if (feature === nFeatures) {
+      const key = (record & mask) >> 2;
+      const float = walkFloat[2 * at + 1];
+      if (key === 2 * nFeatures) {
+        nodeValue[out] = float;
         nodeFeature[out++] = -1;
         continue;
       }
-      nodeFeature[out++] = feature;
-      const far = at + (record >>> (shift + 1));
-      const rightFirst = (record >>> shift) & 1;
+      const rightFirst = key >= nFeatures;
+      nodeFeature[out] = rightFirst ? key - nFeatures : key;
+      nodeValue[out++] = rightFirst ? thresholdOfNearRight(float) : float;
+      const far = at + (record >>> bits) / 8;
       // Push the right child, then the left one, which preorder visits first.
       stack[top++] = rightFirst ? at + 1 : far;
       stack[top++] = rightFirst ? far : at + 1;

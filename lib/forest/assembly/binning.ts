@@ -3,12 +3,7 @@
 // any value exactly like the binned training data did (a value goes left iff value <= threshold).
 // Binning runs first in a fit, while nothing is compiled yet: as WebAssembly it takes a few
 // milliseconds where the same code as JavaScript took several times as long, cold.
-
-/** The float32 neighbour of a float32 value, one ulp up or down. */
-function stepFloat32(value: f32, up: bool): f32 {
-  if (value === 0) return up ? reinterpret<f32>(1) : -reinterpret<f32>(1);
-  return reinterpret<f32>(reinterpret<i32>(value) + (value > 0 === up ? 1 : -1));
-}
+import { stepFloat32 } from "./float32";
 
 /** A float32 t with a <= t < b, near the midpoint of a and b; NaN when float32 cannot separate them. */
 function separatingFloat32(a: f64, b: f64): f32 {

@@ -1,49 +1,58 @@
 // Prediction, in AssemblyScript (lib/forest/forest.ts drives it): the tree walks over the walk
-// records that Forest describes (8 bytes a node: an int of split feature, flag and far-child
-// distance, then the float32 threshold or leaf value). The same walks as JavaScript took about
+// records that Forest describes (8 bytes a node: an int of key offset and far-child distance,
+// then a float32 the row's key is compared with, or the leaf value). The same walks as JavaScript took about
 // twice as long for a batch and a fifth longer for one row (no bounds checks, and `select` is a
 // conditional move where V8 needs tricks to avoid a branch).
 //
 // One instance holds one forest: predictCreate makes room for its records, one row and a block
-// of rows, all at once, so that the memory never grows after it and the JavaScript views of it
+// of rows with their keys, all at once, so that the memory never grows after it and the JavaScript views of it
 // stay valid.
+
+import { keyOf } from "./float32";
 
 let walk: usize = 0;
 let offsets: usize = 0;
 let row: usize = 0;
 let rows: usize = 0;
+let keys: usize = 0;
 let out: usize = 0;
 let nTrees: i32 = 0;
-/** A leaf's record: exactly nFeatures (see Forest.walkInt). */
+let nFeatures: i32 = 0;
+/** A leaf's record: exactly the offset of the NaN key (see Forest.walkInt). */
 let leaf: i32 = 0;
-let shift: i32 = 0;
-let mask: i32 = 0;
-/** Bytes from one row of `rows` to the next: nFeatures values and the NaN that leaves compare. */
-let stride: usize = 0;
+let keyBits: i32 = 0;
+let keyMask: i32 = 0;
+/** Bytes from one row of `rows` to the next. */
+let rowStride: usize = 0;
+/** Bytes from one row's keys to the next: 2 * nFeatures + 1 float32 keys. */
+let keyStride: usize = 0;
 
 /** Where predictCreate's arrays are, as lib/forest/forest.ts reads them: walk, offsets, row, rows, out. */
 const addresses = new StaticArray<u32>(5);
 
 /**
  * Makes room for a forest of `records` walk records (padding leaf included) in `treeCount` trees,
- * one row, and blocks of up to blockRows rows; returns where the addresses are.
+ * one row, and blocks of up to blockRows rows with their keys; returns where the addresses are.
  */
 export function predictCreate(
   records: i32,
   treeCount: i32,
-  nFeatures: i32,
-  featureBits: i32,
+  featureCount: i32,
+  bits: i32,
   blockRows: i32,
 ): usize {
   nTrees = treeCount;
-  leaf = nFeatures;
-  shift = featureBits;
-  mask = (1 << featureBits) - 1;
-  stride = (<usize>(nFeatures + 1)) << 3;
+  nFeatures = featureCount;
+  leaf = featureCount << 3;
+  keyBits = bits;
+  keyMask = (1 << bits) - 1;
+  rowStride = (<usize>featureCount) << 3;
+  keyStride = (<usize>(2 * featureCount + 1)) << 2;
   walk = changetype<usize>(new StaticArray<u64>(records));
   offsets = changetype<usize>(new StaticArray<i32>(treeCount + 1));
-  row = changetype<usize>(new StaticArray<f64>(nFeatures + 1));
-  rows = changetype<usize>(new StaticArray<f64>(blockRows * (nFeatures + 1)));
+  row = changetype<usize>(new StaticArray<f64>(featureCount));
+  rows = changetype<usize>(new StaticArray<f64>(blockRows * featureCount));
+  keys = changetype<usize>(new StaticArray<f32>(blockRows * (2 * featureCount + 1)));
   out = changetype<usize>(new StaticArray<f64>(blockRows));
   addresses[0] = <u32>walk;
   addresses[1] = <u32>offsets;
@@ -54,18 +63,31 @@ export function predictCreate(
 }
 
 /**
- * The record after the one at `at` for the row at `x`: the next record when the row goes to the
- * near child, else the far child. A leaf compares NaN, goes "right" and is its own far child
- * (distance 0), so a walk that reached a leaf stays there.
+ * Writes the walk keys of the row at `x` (nFeatures float64 values) to `k`: each value's key, then
+ * each key negated, then the NaN that leaves compare (see Forest.walkInt).
  */
-function next(at: usize, x: usize): usize {
+function writeKeys(x: usize, k: usize): void {
+  const negated = k + ((<usize>nFeatures) << 2);
+  for (let f = 0; f < nFeatures; f++) {
+    const key = keyOf(load<f64>(x + ((<usize>f) << 3)));
+    store<f32>(k + ((<usize>f) << 2), key);
+    store<f32>(negated + ((<usize>f) << 2), -key);
+  }
+  store<f32>(negated + ((<usize>nFeatures) << 2), NaN);
+}
+
+/**
+ * The record after the one at `at` for the row whose keys are at `k`: the next record when the
+ * row's key is at most the record's float, else the far child. A leaf's key is NaN, which
+ * compares false, and it is its own far child (distance 0), so a walk that reached a leaf stays
+ * there. A few instructions a step, with no direction to decode: the fewer there are, the more
+ * of the lockstep walks' cache misses the processor keeps in flight. `mask` and `bits` (keyMask
+ * and keyBits) come as locals: read from the globals at every step, they cost about a tenth.
+ */
+function next(at: usize, k: usize, mask: i32, bits: u32): usize {
   const record = load<i32>(at);
-  const value = load<f64>(x + ((<usize>(record & mask)) << 3));
-  const left = <i32>(value <= <f64>load<f32>(at, 4));
-  const above = record >> shift;
-  // Bit 0 of `above` is the flag (the near child is the right one), the rest the far child's
-  // distance in nodes times two.
-  return at + <usize>select<i32>((above & -2) << 2, 8, (left ^ above ^ 1) & 1);
+  const key = load<f32>(k + <usize>(record & mask));
+  return at + <usize>select<u32>(8, <u32>record >> bits, key <= load<f32>(at, 4));
 }
 
 /** Record `index` of the walk. */
@@ -88,6 +110,7 @@ function anyWalking(
   f: usize,
   g: usize,
   h: usize,
+  leaf: i32,
 ): i32 {
   return (
     (load<i32>(a) ^ leaf) |
@@ -102,14 +125,18 @@ function anyWalking(
 }
 
 /**
- * The mean of the trees' leaf values for `row`. Trees are walked eight at a time in lockstep:
+ * The mean of the trees' leaf values for `row`, walked by its keys. Trees are walked eight at a time in lockstep:
  * their nodes are cache misses, and independent walks keep several misses in flight. The leaf
  * values are added one at a time in tree order, as predictBlock adds them. This is predictBlock's
- * lockstep with one row for all eight walks: one walk function shared by both, taking eight row
+ * lockstep with one row for all eight walks: one walk function shared by both, taking eight key
  * addresses, made one-row prediction about a third slower (eight addresses held where one does).
  */
 export function predictRow(): f64 {
-  const x = row;
+  const k = keys;
+  const mask = keyMask;
+  const bits = <u32>keyBits;
+  const end = leaf;
+  writeKeys(row, k);
   let sum: f64 = 0;
   for (let t = 0; t < nTrees; t += 8) {
     let a = rootOf(t);
@@ -120,15 +147,15 @@ export function predictRow(): f64 {
     let f = rootOf(t + 5);
     let g = rootOf(t + 6);
     let h = rootOf(t + 7);
-    while (anyWalking(a, b, c, d, e, f, g, h)) {
-      a = next(a, x);
-      b = next(b, x);
-      c = next(c, x);
-      d = next(d, x);
-      e = next(e, x);
-      f = next(f, x);
-      g = next(g, x);
-      h = next(h, x);
+    while (anyWalking(a, b, c, d, e, f, g, h, end)) {
+      a = next(a, k, mask, bits);
+      b = next(b, k, mask, bits);
+      c = next(c, k, mask, bits);
+      d = next(d, k, mask, bits);
+      e = next(e, k, mask, bits);
+      f = next(f, k, mask, bits);
+      g = next(g, k, mask, bits);
+      h = next(h, k, mask, bits);
     }
     sum += <f64>load<f32>(a, 4);
     sum += <f64>load<f32>(b, 4);
@@ -143,32 +170,38 @@ export function predictRow(): f64 {
 }
 
 /**
- * out[i] = the prediction for rows[i], i < nRows, tree by tree, so that each tree's nodes stay in
+ * out[i] = the prediction for rows[i], i < nRows (their keys written first), tree by tree, so that each tree's nodes stay in
  * cache while all rows walk it; each row's sum adds the trees in order, as predictRow does. When
  * `touch` is set, each tree's records are read through once, in order, before the rows walk it:
  * the processor then fetches them ahead, where the walks would wait for each miss in turn.
  */
 export function predictBlock(nRows: i32, touch: bool): void {
   memory.fill(out, 0, (<usize>nRows) << 3);
+  for (let i = 0; i < nRows; i++) {
+    writeKeys(rows + <usize>i * rowStride, keys + <usize>i * keyStride);
+  }
+  const mask = keyMask;
+  const bits = <u32>keyBits;
+  const end = leaf;
   for (let t = 0; t < nTrees; t++) {
     const root = rootOf(t);
     if (touch) {
       let seen: i32 = 0;
       const end = rootOf(t + 1);
       for (let at = root; at < end; at += 64) seen |= load<i32>(at);
-      // Never true (records are not negative): keeps the reads from being dropped.
-      if (seen < 0) unreachable();
+      // Never true (key offsets are multiples of 4): keeps the reads from being dropped.
+      if (seen & 3) unreachable();
     }
     let i = 0;
     for (; i + 8 <= nRows; i += 8) {
-      const xa = rows + <usize>i * stride;
-      const xb = xa + stride;
-      const xc = xb + stride;
-      const xd = xc + stride;
-      const xe = xd + stride;
-      const xf = xe + stride;
-      const xg = xf + stride;
-      const xh = xg + stride;
+      const xa = keys + <usize>i * keyStride;
+      const xb = xa + keyStride;
+      const xc = xb + keyStride;
+      const xd = xc + keyStride;
+      const xe = xd + keyStride;
+      const xf = xe + keyStride;
+      const xg = xf + keyStride;
+      const xh = xg + keyStride;
       let a = root;
       let b = root;
       let c = root;
@@ -177,15 +210,15 @@ export function predictBlock(nRows: i32, touch: bool): void {
       let f = root;
       let g = root;
       let h = root;
-      while (anyWalking(a, b, c, d, e, f, g, h)) {
-        a = next(a, xa);
-        b = next(b, xb);
-        c = next(c, xc);
-        d = next(d, xd);
-        e = next(e, xe);
-        f = next(f, xf);
-        g = next(g, xg);
-        h = next(h, xh);
+      while (anyWalking(a, b, c, d, e, f, g, h, end)) {
+        a = next(a, xa, mask, bits);
+        b = next(b, xb, mask, bits);
+        c = next(c, xc, mask, bits);
+        d = next(d, xd, mask, bits);
+        e = next(e, xe, mask, bits);
+        f = next(f, xf, mask, bits);
+        g = next(g, xg, mask, bits);
+        h = next(h, xh, mask, bits);
       }
       const sums = out + ((<usize>i) << 3);
       store<f64>(sums, load<f64>(sums) + <f64>load<f32>(a, 4));
@@ -198,9 +231,9 @@ export function predictBlock(nRows: i32, touch: bool): void {
       store<f64>(sums, load<f64>(sums, 56) + <f64>load<f32>(h, 4), 56);
     }
     for (; i < nRows; i++) {
-      const x = rows + <usize>i * stride;
+      const x = keys + <usize>i * keyStride;
       let at = root;
-      while (load<i32>(at) !== leaf) at = next(at, x);
+      while (load<i32>(at) !== end) at = next(at, x, mask, bits);
       const sums = out + ((<usize>i) << 3);
       store<f64>(sums, load<f64>(sums) + <f64>load<f32>(at, 4));
     }
