@@ -452,6 +452,39 @@ describe("walks", () => {
     expect(Array.from(trees.nodeValue).some((value) => Object.is(value, -0))).toBe(true);
   });
 
+  it("refuse a tree too large for the records' distances, saying what to change", () => {
+    // With 4,096 features a key's offset takes 16 bits, which leaves room for trees of 8,192
+    // nodes; this one is a chain of 4,096 splits, each with a leaf on its left: 8,193 nodes.
+    const many = 4096;
+    const splits = 4096;
+    const nodeFeature = Int16Array.from({ length: 2 * splits + 1 }, (_, i) =>
+      i % 2 === 0 && i < 2 * splits ? 7 : -1,
+    );
+    const trees = {
+      treeOffsets: Int32Array.from([0, nodeFeature.length]),
+      nodeFeature,
+      nodeValue: new Float32Array(nodeFeature.length),
+      treeImportances: new Float64Array(many),
+    };
+    const wide = { ...info, nFeatures: many, featureNames: Array.from({ length: many }, String) };
+    expect(() => forestFromStored(wide, trees)).toThrow(
+      "tree 0 has 8193 nodes; with 4096 features a tree may have at most 8192: grow smaller trees (a maxDepth, or a larger minSamplesLeaf)",
+    );
+    // One split fewer fits, and walks: all the way right to the last leaf, or left at the root.
+    trees.nodeValue[nodeFeature.length - 1] = 5;
+    trees.nodeValue[3] = 3;
+    const fits = forestFromStored(wide, {
+      ...trees,
+      treeOffsets: Int32Array.from([0, nodeFeature.length - 2]),
+      nodeFeature: nodeFeature.subarray(2),
+      nodeValue: trees.nodeValue.subarray(2),
+    });
+    const row = new Float64Array(many).fill(1);
+    expect(fits.predictOne(row)).toBe(5);
+    row[7] = 0;
+    expect(fits.predictOne(row)).toBe(3);
+  });
+
   it("refuse a split threshold that is not a finite number", () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const trees = randomTrees(2, 5);

@@ -160,7 +160,7 @@ function checkTreeSize(t: number, size: number, nFeatures: number): void {
   const largestTree = 2 ** (32 - keyBits(nFeatures) - 3);
   if (size > largestTree) {
     throw new Error(
-      `tree ${t} has ${size} nodes; with ${nFeatures} features a tree may have at most ${largestTree}`,
+      `tree ${t} has ${size} nodes; with ${nFeatures} features a tree may have at most ${largestTree}: grow smaller trees (a maxDepth, or a larger minSamplesLeaf)`,
     );
   }
 }
