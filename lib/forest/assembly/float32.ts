@@ -13,7 +13,7 @@ export function stepFloat32(value: f32, up: bool): f32 {
  * which does too (thresholds are finite).
  */
 export function keyOf(value: f64): f32 {
-  if (isNaN(value)) return Infinity;
+  if (Number.isNaN(value)) return Infinity;
   const rounded = <f32>value;
   return <f64>rounded < value ? stepFloat32(rounded, true) : rounded;
 }
