@@ -6,13 +6,13 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Command, Option } from "commander";
 import { runProgram, UsageError } from "../lib/cli/program.ts";
+import { freePort } from "../lib/io/ports.ts";
 
 export const ACT_VERSION = "0.2.87";
 
@@ -96,19 +96,6 @@ export async function findGoTool(name: string): Promise<string | null> {
       return path;
   }
   return null;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** A new GITHUB_RUN_ID (a number, as act parses it). */

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../.github/act.ts";
+import { freePort } from "../lib/io/ports.ts";
 import { createRegistry } from "../lib/registry/create-registry.ts";
 import type { Registry } from "../lib/registry/types.ts";
 import { featureVector, SAMPLE_RECORD } from "../lib/schema/features.ts";

@@ -3,12 +3,11 @@
 // or waits until a running service reports a version. deploy.yml runs it; `--help` for usage.
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { freePort } from "../../lib/io/ports.ts";
 import { SAMPLE_RECORD } from "../../lib/schema/features.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -190,17 +189,6 @@ export async function waitForVersion(url: string, version: string, timeoutMs: nu
   throw new Error(
     `${url}/model did not report ${version} within ${timeoutMs / 1000} s (last: ${last}); is the service following the registry (MODEL_SOURCE=registry)?`,
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 const USAGE = `Usage:

@@ -7,7 +7,7 @@ import { readdir, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../.github/act.ts";
+import { freePort } from "../../lib/io/ports.ts";
 import { createRegistry } from "../../lib/registry/create-registry.ts";
 import type { Registry } from "../../lib/registry/types.ts";
 import { makeTestBundle } from "../../test/support/bundle.ts";

@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { actEnvironment, actInvocation, freePort, startArtifactProxy } from "../../.github/act.ts";
+import { actEnvironment, actInvocation, startArtifactProxy } from "../../.github/act.ts";
+import { freePort } from "../../lib/io/ports.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 

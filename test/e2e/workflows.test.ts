@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../.github/act.ts";
+import { freePort } from "../../lib/io/ports.ts";
 import { createPromotionTarget } from "../../lib/registry/create-registry.ts";
 import { runGit } from "../../lib/registry/git.ts";
 import type { PromotionTarget } from "../../lib/registry/proposal.ts";
