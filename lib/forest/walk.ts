@@ -83,9 +83,10 @@ function thresholdOfNearRight(float: number): number {
  *
  * The records are laid out heavier child first: each split is followed by the child with the
  * larger subtree (most of the training rows, and so most of the rows to predict, go there); when
- * that is the right child, the record compares the row's negated key (see Forest.walkInt). A walk then mostly moves to the next record, in
- * the same cache line, rather than jumping: on the real hold-out rows, 100 fully grown trees touch
- * about a quarter fewer cache lines per row than in plain preorder.
+ * that is the right child, the record compares the row's negated key (see Forest.walkInt). A walk
+ * then mostly moves to the next record, in the same cache line, rather than jumping: on the real
+ * hold-out rows, 100 fully grown trees touch about a quarter fewer cache lines per row than in
+ * plain preorder.
  */
 export function fillWalk(
   treeOffsets: Int32Array,
