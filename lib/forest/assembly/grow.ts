@@ -946,87 +946,102 @@ class Grower<B, K> {
   /**
    * scanOne for features f and g in one pass. Each keeps its own best, so that the result is the
    * one of scanning f and then g: a split of g must beat f's best, and at equal splits f, drawn
-   * first, wins.
+   * first, wins. The two features are the two lanes of each vector (f in lane 0), so both take the
+   * same float operations in the same order as scanOne, and find the same splits to the bit.
    */
   scanTwo(f: i32, g: i32, s: i32, e: i32, sum: f64, weight: f64): void {
     const keys = this.keys;
-    const localStats = this.localStats;
+    // A row's (sum, weight) pair in localStats is one vector.
+    const stats = changetype<usize>(this.localStats);
     const baseF = f * LOCAL_ROWS;
     const offsetG = (g - f) * LOCAL_ROWS;
     const first = baseF + s + this.minLeaf;
     const last = baseF + e - this.minLeaf;
-    let bestNumeratorF = this.bestNumerator;
-    let bestDenominatorF = this.bestDenominator;
-    let bestNumeratorG = this.bestNumerator;
-    let bestDenominatorG = this.bestDenominator;
+    const weights = f64x2.splat(weight);
+    const sums = f64x2.splat(sum);
+    let bestNumerator = f64x2.splat(this.bestNumerator);
+    let bestDenominator = f64x2.splat(this.bestDenominator);
     let bestAtF = -1;
     let bestAtG = -1;
-    let sumF: f64 = 0;
-    let weightF: f64 = 0;
-    let sumG: f64 = 0;
-    let weightG: f64 = 0;
+    let bestLeftF = f64x2.splat(0);
+    let bestLeftG = f64x2.splat(0);
+    // Per feature, the left side's (sum, weight).
+    let leftF = f64x2.splat(0);
+    let leftG = f64x2.splat(0);
     let keyF = <i32>keys[baseF + s];
     let keyG = <i32>keys[baseF + s + offsetG];
     for (let p = baseF + s; p < first; p++) {
       keyF = <i32>keys[p];
       keyG = <i32>keys[p + offsetG];
-      const idF = keyF & ID_MASK;
-      const idG = keyG & ID_MASK;
-      sumF += localStats[2 * idF];
-      weightF += localStats[2 * idF + 1];
-      sumG += localStats[2 * idG];
-      weightG += localStats[2 * idG + 1];
+      leftF = f64x2.add(leftF, v128.load(stats + ((<usize>(keyF & ID_MASK)) << 4)));
+      leftG = f64x2.add(leftG, v128.load(stats + ((<usize>(keyG & ID_MASK)) << 4)));
     }
-    let previousF = keyF >> ID_BITS;
-    let previousG = keyG >> ID_BITS;
-    let bestSumF: f64 = 0;
-    let bestWeightF: f64 = 0;
-    let bestSumG: f64 = 0;
-    let bestWeightG: f64 = 0;
     for (let p = first; p <= last; p++) {
-      keyF = <i32>keys[p];
-      keyG = <i32>keys[p + offsetG];
-      const binF = keyF >> ID_BITS;
-      const binG = keyG >> ID_BITS;
-      const gapF = sumF * weight - sum * weightF;
-      const numeratorF = gapF * gapF;
-      const denominatorF = weightF * (weight - weightF);
-      if (numeratorF * bestDenominatorF > bestNumeratorF * denominatorF && binF !== previousF) {
-        bestNumeratorF = numeratorF;
-        bestDenominatorF = denominatorF;
-        bestAtF = p;
-        bestSumF = sumF;
-        bestWeightF = weightF;
+      const nextF = <i32>keys[p];
+      const nextG = <i32>keys[p + offsetG];
+      // (sum f, sum g) and (weight f, weight g) of the left sides.
+      const leftSums = f64x2.shuffle(leftF, leftG, 0, 2);
+      const leftWeights = f64x2.shuffle(leftF, leftG, 1, 3);
+      const gap = f64x2.sub(f64x2.mul(leftSums, weights), f64x2.mul(sums, leftWeights));
+      const numerator = f64x2.mul(gap, gap);
+      const denominator = f64x2.mul(leftWeights, f64x2.sub(weights, leftWeights));
+      const better = i64x2.bitmask(
+        f64x2.gt(f64x2.mul(numerator, bestDenominator), f64x2.mul(bestNumerator, denominator)),
+      );
+      // A split lies only between two bins: the bits above ID_BITS differ.
+      const between = <i32>((keyF ^ nextF) > ID_MASK) | (<i32>((keyG ^ nextG) > ID_MASK) << 1);
+      const taken = better & between;
+      if (taken) {
+        if (taken & 1) {
+          bestAtF = p;
+          bestLeftF = leftF;
+          bestNumerator = f64x2.replace_lane(bestNumerator, 0, f64x2.extract_lane(numerator, 0));
+          bestDenominator = f64x2.replace_lane(
+            bestDenominator,
+            0,
+            f64x2.extract_lane(denominator, 0),
+          );
+        }
+        if (taken & 2) {
+          bestAtG = p;
+          bestLeftG = leftG;
+          bestNumerator = f64x2.replace_lane(bestNumerator, 1, f64x2.extract_lane(numerator, 1));
+          bestDenominator = f64x2.replace_lane(
+            bestDenominator,
+            1,
+            f64x2.extract_lane(denominator, 1),
+          );
+        }
       }
-      const gapG = sumG * weight - sum * weightG;
-      const numeratorG = gapG * gapG;
-      const denominatorG = weightG * (weight - weightG);
-      if (numeratorG * bestDenominatorG > bestNumeratorG * denominatorG && binG !== previousG) {
-        bestNumeratorG = numeratorG;
-        bestDenominatorG = denominatorG;
-        bestAtG = p;
-        bestSumG = sumG;
-        bestWeightG = weightG;
-      }
-      previousF = binF;
-      previousG = binG;
-      const idF = keyF & ID_MASK;
-      const idG = keyG & ID_MASK;
-      sumF += localStats[2 * idF];
-      weightF += localStats[2 * idF + 1];
-      sumG += localStats[2 * idG];
-      weightG += localStats[2 * idG + 1];
+      keyF = nextF;
+      keyG = nextG;
+      leftF = f64x2.add(leftF, v128.load(stats + ((<usize>(nextF & ID_MASK)) << 4)));
+      leftG = f64x2.add(leftG, v128.load(stats + ((<usize>(nextG & ID_MASK)) << 4)));
     }
     if (bestAtF >= 0) {
-      this.keepBest(f, bestAtF - baseF, bestNumeratorF, bestDenominatorF, bestSumF, bestWeightF);
+      this.keepBest(
+        f,
+        bestAtF - baseF,
+        f64x2.extract_lane(bestNumerator, 0),
+        f64x2.extract_lane(bestDenominator, 0),
+        f64x2.extract_lane(bestLeftF, 0),
+        f64x2.extract_lane(bestLeftF, 1),
+      );
     }
-    if (
-      bestAtG >= 0 &&
-      bestNumeratorG * this.bestDenominator > this.bestNumerator * bestDenominatorG
-    ) {
-      this.keepBest(g, bestAtG - baseF, bestNumeratorG, bestDenominatorG, bestSumG, bestWeightG);
+    const numeratorG = f64x2.extract_lane(bestNumerator, 1);
+    const denominatorG = f64x2.extract_lane(bestDenominator, 1);
+    if (bestAtG >= 0 && numeratorG * this.bestDenominator > this.bestNumerator * denominatorG) {
+      this.keepBest(
+        g,
+        bestAtG - baseF,
+        numeratorG,
+        denominatorG,
+        f64x2.extract_lane(bestLeftG, 0),
+        f64x2.extract_lane(bestLeftG, 1),
+      );
     }
   }
+
 
   keepBest(
     feature: i32,
