@@ -989,7 +989,7 @@ class Grower<B, K> {
         f64x2.gt(f64x2.mul(numerator, bestDenominator), f64x2.mul(bestNumerator, denominator)),
       );
       // A split lies only between two bins: the bits above ID_BITS differ.
-      const between = <i32>((keyF ^ nextF) > ID_MASK) | (<i32>((keyG ^ nextG) > ID_MASK) << 1);
+      const between = <i32>((keyF ^ nextF) > ID_MASK) | ((<i32>((keyG ^ nextG) > ID_MASK)) << 1);
       const taken = better & between;
       if (taken) {
         if (taken & 1) {
@@ -1041,7 +1041,6 @@ class Grower<B, K> {
       );
     }
   }
-
 
   keepBest(
     feature: i32,
