@@ -459,22 +459,24 @@ class Grower<B, K> {
     const nFeatures = this.nFeatures;
     const binStart = this.binStart;
     const signed = <f64>sign;
+    const signs = f64x2.splat(signed);
+    const slots = changetype<usize>(histogram);
+    const stats = changetype<usize>(rowStats);
     for (let p = start; p < end; p++) {
       const row = rows[p];
-      const wy = signed * rowStats[2 * row];
-      const w = signed * rowStats[2 * row + 1];
+      // The row's (weighted target, weight), added to a bin's first two slots as one vector.
+      const pair = f64x2.mul(signs, v128.load(stats + ((<usize>row) << 4)));
       const base = row * nFeatures;
       if (this.slots === 2) {
         for (let f = 0; f < nFeatures; f++) {
-          const at = 2 * (binStart[f] + <i32>rowBins[base + f]);
-          histogram[at] += wy;
-          histogram[at + 1] += w;
+          const at = slots + ((<usize>(binStart[f] + <i32>rowBins[base + f])) << 4);
+          v128.store(at, f64x2.add(v128.load(at), pair));
         }
       } else {
         for (let f = 0; f < nFeatures; f++) {
           const at = 3 * (binStart[f] + <i32>rowBins[base + f]);
-          histogram[at] += wy;
-          histogram[at + 1] += w;
+          const pairAt = slots + ((<usize>at) << 3);
+          v128.store(pairAt, f64x2.add(v128.load(pairAt), pair));
           histogram[at + 2] += signed;
         }
       }
