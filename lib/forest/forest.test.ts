@@ -364,7 +364,7 @@ describe("walks", () => {
   const nFeatures = 2;
 
   /** Random trees in preorder over `thresholds`, lopsided either way, so heavier children sit on both sides. */
-  function randomTrees(nTrees: number, seed: number) {
+  function randomTrees(nTrees: number, seed: number, features = nFeatures) {
     const random = uniform(seed);
     const nodeFeature: number[] = [];
     const nodeValue: number[] = [];
@@ -375,7 +375,7 @@ describe("walks", () => {
         nodeValue.push(Math.round(random() * 1000));
         return;
       }
-      nodeFeature.push(Math.floor(random() * nFeatures));
+      nodeFeature.push(Math.floor(random() * features));
       nodeValue.push(thresholds[Math.floor(random() * thresholds.length)]);
       grow(random() < leftBias ? depth - 1 : 0, leftBias);
       grow(random() < 1 - leftBias ? depth - 1 : 0, leftBias);
@@ -388,7 +388,7 @@ describe("walks", () => {
       treeOffsets: Int32Array.from(treeOffsets),
       nodeFeature: Int16Array.from(nodeFeature),
       nodeValue: Float32Array.from(nodeValue),
-      treeImportances: new Float64Array(nTrees * nFeatures),
+      treeImportances: new Float64Array(nTrees * features),
     };
   }
 
@@ -418,30 +418,42 @@ describe("walks", () => {
     treeStart: 0,
   };
 
-  it("send a value left exactly when it is at most the threshold, at and around every threshold", () => {
-    const trees = randomTrees(13, 3);
-    const forest = forestFromStored(info, trees);
-    // Each threshold, a float64 step either side of it, and values float32 cannot hold.
-    const values = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e39, -1e39];
-    values.push(1e-50, -1e-50, 2 ** -150, -(2 ** -150), 5e-324, -5e-324);
-    for (const t of thresholds) {
-      const ulp = Math.max(Math.abs(t) * 2 ** -52, 5e-324);
-      values.push(t, t + ulp, t - ulp, t + f32(ulp * 2 ** 29), t - f32(ulp * 2 ** 29));
-    }
-    const rows = values.flatMap((a) => values.filter((_, i) => i % 3 === 0).map((b) => [a, b]));
-    const x = Float64Array.from(rows.flat());
-    const batch = forest.predict(x, rows.length);
-    rows.forEach((row, i) => {
-      let sum = 0;
-      for (let t = 0; t < forest.nTrees; t++) {
-        const expected = referenceLeaf(trees, trees.treeOffsets[t], row);
-        expect(forest.predictTree(t, x, i * nFeatures)).toBe(expected);
-        sum += expected;
+  // 2 features take the walks' general code; 20 (keys within 8 bits, as the project's 16) the
+  // one-row walk's copy with constant field widths.
+  it.each([2, 20])(
+    "send a value left exactly when it is at most the threshold, at and around every threshold (%i features)",
+    (features) => {
+      const trees = randomTrees(13, 3, features);
+      const names = Array.from({ length: features }, (_, f) => `f${f}`);
+      const forest = forestFromStored({ ...info, nFeatures: features, featureNames: names }, trees);
+      // Each threshold, a float64 step either side of it, and values float32 cannot hold.
+      const values = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e39, -1e39];
+      values.push(1e-50, -1e-50, 2 ** -150, -(2 ** -150), 5e-324, -5e-324);
+      for (const t of thresholds) {
+        const ulp = Math.max(Math.abs(t) * 2 ** -52, 5e-324);
+        values.push(t, t + ulp, t - ulp, t + f32(ulp * 2 ** 29), t - f32(ulp * 2 ** 29));
       }
-      expect(batch[i]).toBe(sum / forest.nTrees);
-      expect(forest.predictOne(row)).toBe(batch[i]);
-    });
-  });
+      // Every value against every third one; further features take values in turn.
+      const pairs = values.flatMap((a) => values.filter((_, i) => i % 3 === 0).map((b) => [a, b]));
+      const rows = pairs.map((pair, i) =>
+        Array.from({ length: features }, (_, f) =>
+          f < 2 ? pair[f] : values[(i + f) % values.length],
+        ),
+      );
+      const x = Float64Array.from(rows.flat());
+      const batch = forest.predict(x, rows.length);
+      rows.forEach((row, i) => {
+        let sum = 0;
+        for (let t = 0; t < forest.nTrees; t++) {
+          const expected = referenceLeaf(trees, trees.treeOffsets[t], row);
+          expect(forest.predictTree(t, x, i * features)).toBe(expected);
+          sum += expected;
+        }
+        expect(batch[i]).toBe(sum / forest.nTrees);
+        expect(forest.predictOne(row)).toBe(batch[i]);
+      });
+    },
+  );
 
   it("give back the stored trees, with a threshold of -0 as 0", () => {
     const trees = randomTrees(13, 4);
