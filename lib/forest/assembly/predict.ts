@@ -133,15 +133,20 @@ function anyWalking(
  */
 export function predictRow(): f64 {
   writeKeys(row, keys);
-  // Keys within 8 bits (forests of 16 to 31 features, as this project's 16) get a copy of the
-  // walk with the field widths as constants, which the compiler folds into its instructions.
-  if (keyBits === 8) return walkRow(keys, 0xff, 8, leaf);
-  return walkRow(keys, keyMask, <u32>keyBits, leaf);
+  return keyBits === 8 ? walkRow<u8>(keys) : walkRow<u32>(keys);
 }
 
-/** predictRow's walks, over the keys at `k`; inlined into each of its two copies. */
-@inline
-function walkRow(k: usize, mask: i32, bits: u32, end: i32): f64 {
+/**
+ * predictRow's walks over the keys at `k`, compiled twice. walkRow<u8> is for key offsets within
+ * 8 bits (forests of 16 to 31 features, as this project's 16): its field widths are constants,
+ * which the compiler folds into the instructions. walkRow<u32> reads them from keyMask and
+ * keyBits, for any forest.
+ */
+function walkRow<Offset>(k: usize): f64 {
+  const narrow = sizeof<Offset>() === 1;
+  const mask = narrow ? 0xff : keyMask;
+  const bits = narrow ? 8 : <u32>keyBits;
+  const end = leaf;
   let sum: f64 = 0;
   for (let t = 0; t < nTrees; t += 8) {
     let a = rootOf(t);
