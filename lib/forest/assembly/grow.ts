@@ -994,25 +994,17 @@ class Grower<B, K> {
       const between = <i32>((keyF ^ nextF) > ID_MASK) | ((<i32>((keyG ^ nextG) > ID_MASK)) << 1);
       const taken = better & between;
       if (taken) {
+        // Both lanes' bests move together where a lane took its split (all ones in that lane).
+        const took = i64x2.replace_lane(i64x2.splat(-(<i64>(taken & 1))), 1, -(<i64>(taken >> 1)));
+        bestNumerator = v128.bitselect(numerator, bestNumerator, took);
+        bestDenominator = v128.bitselect(denominator, bestDenominator, took);
         if (taken & 1) {
           bestAtF = p;
           bestLeftF = leftF;
-          bestNumerator = f64x2.replace_lane(bestNumerator, 0, f64x2.extract_lane(numerator, 0));
-          bestDenominator = f64x2.replace_lane(
-            bestDenominator,
-            0,
-            f64x2.extract_lane(denominator, 0),
-          );
         }
         if (taken & 2) {
           bestAtG = p;
           bestLeftG = leftG;
-          bestNumerator = f64x2.replace_lane(bestNumerator, 1, f64x2.extract_lane(numerator, 1));
-          bestDenominator = f64x2.replace_lane(
-            bestDenominator,
-            1,
-            f64x2.extract_lane(denominator, 1),
-          );
         }
       }
       keyF = nextF;
