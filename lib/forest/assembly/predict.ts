@@ -100,6 +100,14 @@ function rootOf(t: i32): usize {
   return recordAt(load<i32>(offsets + ((<usize>min(t, nTrees)) << 2)));
 }
 
+/**
+ * Lockstep steps between two anyWalking tests. A walk that reached its leaf stays there, so the
+ * steps past it change nothing; testing less often leaves fewer instructions a step, and the
+ * processor keeps more of the walks' cache misses in flight. One row took 5 to 13% less time
+ * than with a test every step (lib/forest/README.md).
+ */
+const STEPS_PER_CHECK = 4;
+
 /** Non-zero while any of eight lockstep walks has not reached its leaf. */
 function anyWalking(
   a: usize,
@@ -158,14 +166,16 @@ function walkRow<Offset>(k: usize): f64 {
     let g = rootOf(t + 6);
     let h = rootOf(t + 7);
     while (anyWalking(a, b, c, d, e, f, g, h, end)) {
-      a = next(a, k, mask, bits);
-      b = next(b, k, mask, bits);
-      c = next(c, k, mask, bits);
-      d = next(d, k, mask, bits);
-      e = next(e, k, mask, bits);
-      f = next(f, k, mask, bits);
-      g = next(g, k, mask, bits);
-      h = next(h, k, mask, bits);
+      for (let step = 0; step < STEPS_PER_CHECK; step++) {
+        a = next(a, k, mask, bits);
+        b = next(b, k, mask, bits);
+        c = next(c, k, mask, bits);
+        d = next(d, k, mask, bits);
+        e = next(e, k, mask, bits);
+        f = next(f, k, mask, bits);
+        g = next(g, k, mask, bits);
+        h = next(h, k, mask, bits);
+      }
     }
     sum += <f64>load<f32>(a, 4);
     sum += <f64>load<f32>(b, 4);
@@ -221,14 +231,16 @@ export function predictBlock(nRows: i32, touch: bool): void {
       let g = root;
       let h = root;
       while (anyWalking(a, b, c, d, e, f, g, h, end)) {
-        a = next(a, xa, mask, bits);
-        b = next(b, xb, mask, bits);
-        c = next(c, xc, mask, bits);
-        d = next(d, xd, mask, bits);
-        e = next(e, xe, mask, bits);
-        f = next(f, xf, mask, bits);
-        g = next(g, xg, mask, bits);
-        h = next(h, xh, mask, bits);
+        for (let step = 0; step < STEPS_PER_CHECK; step++) {
+          a = next(a, xa, mask, bits);
+          b = next(b, xb, mask, bits);
+          c = next(c, xc, mask, bits);
+          d = next(d, xd, mask, bits);
+          e = next(e, xe, mask, bits);
+          f = next(f, xf, mask, bits);
+          g = next(g, xg, mask, bits);
+          h = next(h, xh, mask, bits);
+        }
       }
       const sums = out + ((<usize>i) << 3);
       store<f64>(sums, load<f64>(sums) + <f64>load<f32>(a, 4));
